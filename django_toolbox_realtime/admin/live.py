@@ -1,0 +1,1 @@
+"""Admin for live state: channels, members, webhook deliveries, realtime status."""

@@ -1,0 +1,1 @@
+"""Admin for channel policies and the check-access page."""

@@ -1,0 +1,136 @@
+"""The app's tables.
+
+* ChannelPolicy: who may subscribe where (managed in the admin).
+* ChannelState, PresenceMember: live state kept from the server's webhooks.
+* WebhookDelivery: recent webhook deliveries (outcome, and a digest for dedupe).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# --- channel authorization ---------------------------------------------------------
+
+
+class ChannelPolicy(models.Model):
+    """Allows users of at least ``min_role`` (and, if any are chosen, in one of
+    ``allowed_groups``) to subscribe to the channels ``channel`` names.
+
+    ``channel`` is an exact name (``private-teacher``) or a pattern with named
+    placeholders (``presence-classroom-{id}``); a placeholder matches one or more
+    of ``A-Z a-z 0-9 _ = @ , ;`` (never ``-`` or ``.``). Exact names win over patterns.
+    """
+
+    channel = models.CharField(
+        _("channel name or pattern"),
+        max_length=164,
+        unique=True,
+        help_text=_(
+            "An exact channel name such as private-teacher, or a pattern such as "
+            "presence-classroom-{id}. Must start with private-, private-encrypted- or "
+            "presence-: public channels cannot be protected."
+        ),
+    )
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    min_role = models.CharField(
+        _("minimum role"),
+        max_length=64,
+        help_text=_("Users with this role or a higher one may subscribe."),
+    )
+    allowed_groups = models.ManyToManyField(
+        Group,
+        blank=True,
+        related_name="+",
+        verbose_name=_("allowed groups"),
+        help_text=_("If any are chosen, the user must also belong to one of them."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive policies allow nothing.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["channel"]
+        verbose_name = _("channel policy")
+        verbose_name_plural = _("channel policies")
+
+    def __str__(self) -> str:
+        return f"{self.channel} ({self.min_role}+)"
+
+
+# --- live state from webhooks ----------------------------------------------------------
+
+
+class ChannelState(models.Model):
+    """What the server last told us about one channel."""
+
+    name = models.CharField(_("channel"), max_length=200, unique=True)
+    occupied = models.BooleanField(_("occupied"), default=False, db_index=True)
+    occupied_since = models.DateTimeField(_("occupied since"), null=True, blank=True)
+    vacated_at = models.DateTimeField(_("vacated at"), null=True, blank=True)
+    subscription_count = models.PositiveIntegerField(
+        _("subscriptions"), null=True, blank=True
+    )
+    last_event_at = models.DateTimeField(_("last webhook at"), null=True, blank=True)
+    # time_ms of the newest webhook applied: an older one must not overwrite it.
+    last_time_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("live channel")
+        verbose_name_plural = _("live channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PresenceMember(models.Model):
+    """A user present on a presence channel."""
+
+    channel = models.CharField(_("channel"), max_length=200, db_index=True)
+    user_id = models.CharField(_("user id"), max_length=128)
+    joined_at = models.DateTimeField(_("joined at"))
+    # Set when member_removed arrived but the grace period has not passed yet.
+    leaving_at = models.DateTimeField(_("leaving at"), null=True, blank=True)
+    last_time_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["channel", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "user_id"], name="trt_member_unique")
+        ]
+        verbose_name = _("online member")
+        verbose_name_plural = _("online members")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.channel}"
+
+
+class WebhookDelivery(models.Model):
+    """One webhook request received: its outcome, and a digest to drop repeats."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", _("accepted")
+        DUPLICATE = "duplicate", _("duplicate (ignored)")
+        REJECTED = "rejected", _("rejected")
+
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    # sha256 of the raw body; set only for accepted deliveries (dedupe key).
+    digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    time_ms = models.BigIntegerField(null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("HTTP status"))
+    event_count = models.PositiveIntegerField(_("events"), default=0)
+    event_names = models.CharField(_("event names"), max_length=255, blank=True)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.outcome}"

@@ -1,0 +1,167 @@
+"""The protocol's rules, checked before any network call.
+
+Where the ``pusher`` library and hosted Pusher disagree, the stricter rule of
+hosted Pusher is enforced (see PROTOCOL.md): 164-character channel names,
+payloads measured as UTF-8 bytes, at most 10 events per batch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+
+from .exceptions import RealtimeValidationError
+
+MAX_CHANNEL_NAME_LENGTH = 164
+MAX_EVENT_NAME_LENGTH = 200
+MAX_PAYLOAD_BYTES = 10_240
+MAX_CHANNELS_PER_TRIGGER = 100
+MAX_EVENTS_PER_BATCH = 10
+MAX_USER_ID_LENGTH = 128
+MAX_PRESENCE_USER_INFO_BYTES = 1_024
+
+PRIVATE_PREFIX = "private-"
+ENCRYPTED_PREFIX = "private-encrypted-"
+PRESENCE_PREFIX = "presence-"
+SERVER_TO_USER_PREFIX = "#server-to-user-"
+
+# ASCII only: Python's \d and \w also match non-ASCII digits and letters.
+_CHANNEL_RE = re.compile(r"\A[A-Za-z0-9_\-=@,.;]+\Z")
+_SOCKET_ID_RE = re.compile(r"\A[0-9]+\.[0-9]+\Z")
+_RESERVED_EVENT_PREFIXES = ("pusher:", "pusher_internal:")
+
+
+def _fail(message: str, rule: str, value: Any = None, limit: Any = None) -> None:
+    raise RealtimeValidationError(message, rule=rule, value=value, limit=limit)
+
+
+def _preview(value: str, size: int = 40) -> str:
+    return value if len(value) <= size else value[:size] + "..."
+
+
+def channel_kind(channel: str) -> str:
+    """``"encrypted"``, ``"private"``, ``"presence"``, ``"user"`` or ``"public"``."""
+    if channel.startswith(ENCRYPTED_PREFIX):
+        return "encrypted"
+    if channel.startswith(PRIVATE_PREFIX):
+        return "private"
+    if channel.startswith(PRESENCE_PREFIX):
+        return "presence"
+    if channel.startswith(SERVER_TO_USER_PREFIX):
+        return "user"
+    return "public"
+
+
+def validate_channel_name(channel: Any) -> str:
+    """Return ``channel`` if it is a valid channel name that clients may subscribe to."""
+    if not isinstance(channel, str):
+        _fail(f"Channel name must be a string, got {type(channel).__name__}.", "channel_type")
+    if not channel:
+        _fail("Channel name is empty.", "channel_empty")
+    if len(channel) > MAX_CHANNEL_NAME_LENGTH:
+        _fail(
+            f"Channel name is {len(channel)} characters; the limit is "
+            f"{MAX_CHANNEL_NAME_LENGTH}: {_preview(channel)!r}",
+            "channel_length",
+            len(channel),
+            MAX_CHANNEL_NAME_LENGTH,
+        )
+    if not _CHANNEL_RE.match(channel):
+        _fail(
+            f"Channel name {_preview(channel)!r} has a character outside "
+            "A-Z a-z 0-9 _ - = @ , . ; ('#' is reserved).",
+            "channel_characters",
+            channel,
+        )
+    return channel
+
+
+def validate_trigger_channel(channel: Any) -> str:
+    """Like :func:`validate_channel_name`, also allowing ``#server-to-user-<id>``."""
+    if isinstance(channel, str) and channel.startswith(SERVER_TO_USER_PREFIX):
+        validate_user_id(channel[len(SERVER_TO_USER_PREFIX) :])
+        return channel
+    return validate_channel_name(channel)
+
+
+def validate_user_id(user_id: Any) -> str:
+    """A user id as the protocol allows it (presence ``user_id``, signin ``id``)."""
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        user_id = str(user_id)
+    if not isinstance(user_id, str) or not user_id:
+        _fail("User id must be a non-empty string.", "user_id_type")
+    if len(user_id) > MAX_USER_ID_LENGTH:
+        _fail(
+            f"User id is {len(user_id)} characters; the limit is {MAX_USER_ID_LENGTH}.",
+            "user_id_length",
+            len(user_id),
+            MAX_USER_ID_LENGTH,
+        )
+    if not _CHANNEL_RE.match(user_id):
+        _fail(f"User id {_preview(user_id)!r} has a character outside A-Z a-z 0-9 _ - = @ , . ;",
+              "user_id_characters", user_id)
+    return user_id
+
+
+def validate_event_name(event: Any) -> str:
+    if not isinstance(event, str) or not event:
+        _fail("Event name must be a non-empty string.", "event_type")
+    if len(event) > MAX_EVENT_NAME_LENGTH:
+        _fail(
+            f"Event name is {len(event)} characters; the limit is {MAX_EVENT_NAME_LENGTH}.",
+            "event_length",
+            len(event),
+            MAX_EVENT_NAME_LENGTH,
+        )
+    if event.startswith(_RESERVED_EVENT_PREFIXES):
+        _fail(f"Event name {event!r} uses a prefix reserved by the protocol.", "event_reserved",
+              event)
+    return event
+
+
+def validate_socket_id(socket_id: Any) -> str:
+    if not isinstance(socket_id, str) or not _SOCKET_ID_RE.match(socket_id):
+        shown = _preview(socket_id) if isinstance(socket_id, str) else type(socket_id).__name__
+        _fail(f"Invalid socket id {shown!r}: expected digits.digits.", "socket_id", shown)
+    return socket_id
+
+
+def encode_payload(data: Any) -> str:
+    """Encode ``data`` as the JSON string sent to the server, within the size limit.
+
+    A ``str`` is sent as it is (it must already be what clients expect); anything
+    else is JSON-encoded with :class:`DjangoJSONEncoder` (datetimes, Decimal, UUID).
+    """
+    if isinstance(data, str):
+        encoded = data
+    else:
+        try:
+            encoded = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False,
+                                 separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise RealtimeValidationError(
+                f"Event data cannot be encoded as JSON: {exc}", rule="payload_json"
+            ) from exc
+    check_payload_size(encoded)
+    return encoded
+
+
+def check_payload_size(encoded: str, *, what: str = "Event data") -> int:
+    size = len(encoded.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        _fail(
+            f"{what} is {size:,} bytes of UTF-8 JSON; the limit is {MAX_PAYLOAD_BYTES:,} "
+            "bytes. Send an id and let clients fetch the rest.",
+            "payload_size",
+            size,
+            MAX_PAYLOAD_BYTES,
+        )
+    return size
+
+
+def chunked(items: list[Any], size: int) -> list[list[Any]]:
+    """Split ``items`` into lists of at most ``size`` elements, keeping order."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

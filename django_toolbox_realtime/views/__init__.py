@@ -1,0 +1,1 @@
+"""HTTP endpoints: channel authorization, webhooks, health."""
