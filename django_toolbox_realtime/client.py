@@ -123,18 +123,32 @@ def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
             original=exc,
         ) from exc
     status = response.status_code
+    body = response.text[:300].strip()
     if status in (200, 202):
         try:
-            return response.json()
+            answer = response.json()
         except ValueError:
             return {}
-    body = response.text[:300].strip()
+        status = _error_in_body(answer) or status
+        if status in (200, 202):
+            return answer
     hint = " (check KEY and SECRET)" if status == 401 else ""
     raise RealtimeDeliveryError(
         f"{where}: the server answered {status}{hint}: {body}",
         status=status,
         retryable=status not in NON_RETRYABLE_STATUSES,
     )
+
+
+def _error_in_body(answer: Any) -> int | None:
+    """soketi 1.6 writes CORS headers before the status, so uWebSockets sends
+    ``200 OK`` even for its errors; the real status is in the body:
+    ``{"error": "...", "code": 401}``. Return that code, if any."""
+    if isinstance(answer, dict) and "error" in answer:
+        code = answer.get("code")
+        if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+            return code
+    return None
 
 
 def server_label() -> str:

@@ -12,6 +12,9 @@ from django_toolbox_realtime.backends import locmem
 from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
 
+# The helpers the app ships for its users' tests (realtime_outbox fixture).
+pytest_plugins = ["django_toolbox_realtime.testing"]
+
 PUSHER_BACKEND = "django_toolbox_realtime.backends.pusher.PusherBackend"
 
 
