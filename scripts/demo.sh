@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs soketi and Django's runserver side by side until interrupted (Ctrl-C or
+# SIGTERM), then stops both by their own process ids. Called by `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+PORT=${PORT:-8000}
+SOKETI_PORT=${SOKETI_PORT:-6001}
+# The same values as example_project/settings.py defaults and .env.example.
+APP_ID=${PUSHER_APP_ID:-424242}
+APP_KEY=${PUSHER_KEY:-demo-key}
+APP_SECRET=${PUSHER_SECRET:-demo-secret-7ad3773142a6692b25b8}
+WEBHOOK_URL="http://127.0.0.1:${PORT}/api/v1/pusher/webhook"
+
+export SOKETI_PORT
+export SOKETI_DEFAULT_APP_ID="$APP_ID" SOKETI_DEFAULT_APP_KEY="$APP_KEY" SOKETI_DEFAULT_APP_SECRET="$APP_SECRET"
+export SOKETI_DEFAULT_APP_USER_AUTHENTICATION=${SOKETI_DEFAULT_APP_USER_AUTHENTICATION:-true}
+export SOKETI_EVENT_MAX_SIZE_IN_KB=${SOKETI_EVENT_MAX_SIZE_IN_KB:-10}
+export SOKETI_SHUTDOWN_GRACE_PERIOD=${SOKETI_SHUTDOWN_GRACE_PERIOD:-100}
+export SOKETI_METRICS_SERVER_PORT=${SOKETI_METRICS_SERVER_PORT:-$((SOKETI_PORT + 3600))}
+export SOKETI_DEFAULT_APP_WEBHOOKS=${SOKETI_DEFAULT_APP_WEBHOOKS:-"[{\"url\":\"${WEBHOOK_URL}\",\"event_types\":[\"channel_occupied\",\"channel_vacated\",\"member_added\",\"member_removed\",\"client_event\",\"cache_miss\"]}]"}
+# Django talks to this soketi.
+export PUSHER_HOST=${PUSHER_HOST:-127.0.0.1} PUSHER_PORT="$SOKETI_PORT" PUSHER_SSL=${PUSHER_SSL:-false}
+export PUSHER_APP_ID="$APP_ID" PUSHER_KEY="$APP_KEY" PUSHER_SECRET="$APP_SECRET"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping demo..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  exit 0
+}
+trap stop INT TERM EXIT
+
+node node_modules/@soketi/soketi/bin/server.js start &
+pids+=($!)
+for _ in $(seq 100); do
+  curl -fs "http://127.0.0.1:${SOKETI_PORT}/ready" >/dev/null 2>&1 && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "soketi failed to start"; exit 1; }
+  sleep 0.1
+done
+
+"$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
+pids+=($!)
+
+echo
+echo "  Demo:    http://127.0.0.1:${PORT}/   (users admin/teacher/student/student2, password demo1234)"
+echo "  Admin:   http://127.0.0.1:${PORT}/admin/"
+echo "  Health:  http://127.0.0.1:${PORT}/health"
+echo "  soketi:  ws://127.0.0.1:${SOKETI_PORT} (app ${APP_ID}, key ${APP_KEY})"
+echo "  Ctrl-C stops both."
+echo
+wait -n "${pids[@]}" || true
+stop
