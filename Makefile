@@ -37,7 +37,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy django_toolbox_realtime
 
 bench: install
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -28,20 +28,20 @@ def main() -> int:
     for info in sorted(pkgutil.iter_modules([str(here)]), key=lambda i: i.name):
         if not info.name.startswith("bench_"):
             continue
-        short = info.name[len("bench_"):]
+        short = info.name[len("bench_") :]
         if args.names and short not in args.names:
             continue
         module = importlib.import_module(f"benchmarks.{info.name}")
         print(f"running {short} ...", flush=True)
         rows.extend(module.run(quick=args.quick))
 
-    header = f"{'benchmark':<58} {'value':>14} {'baseline':>14} {'ratio':>7} {'goal':>7} {'met':>4}"
+    header = f"{'benchmark':<60} {'value':>20} {'baseline':>12} {'ratio':>6} {'goal':>7} {'met':>4}"
     print("\n" + header + "\n" + "-" * len(header))
     for r in rows:
+        value = f"{r.value:,.1f} {r.unit}"
         base = f"{r.baseline:,.1f}" if r.baseline is not None else ""
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
-        print(f"{r.name:<58} {r.value:>10,.1f} {r.unit:<3}"[:73].ljust(73)
-              + f" {base:>14} {ratio:>7} {r.goal:>7} {r.met:>4}")
+        print(f"{r.name[:60]:<60} {value:>20} {base:>12} {ratio:>6} {r.goal:>7} {r.met:>4}")
     return 0
 
 

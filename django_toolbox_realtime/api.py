@@ -105,8 +105,9 @@ def trigger_event(
     encoded = encode_payload(data)
     event_id = event_id or new_event_id()
     parts = [
-        OutgoingEvent(id=event_id, name=event_name, channels=tuple(chunk), data=encoded,
-                      socket_id=socket_id)
+        OutgoingEvent(
+            id=event_id, name=event_name, channels=tuple(chunk), data=encoded, socket_id=socket_id
+        )
         for chunk in chunked(names, MAX_CHANNELS_PER_TRIGGER)
     ]
     result: dict[str, Any] = {

@@ -99,8 +99,9 @@ def _pusher_client(client: pusher.Pusher) -> Any:
 def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
     """Sign and send one request to ``/apps/<app_id><path>``; return the decoded JSON."""
     inner = _pusher_client(get_client())
-    request = Request(inner, POST if method == "POST" else GET,
-                      f"/apps/{inner.app_id}{path}", params or {})
+    request = Request(
+        inner, POST if method == "POST" else GET, f"/apps/{inner.app_id}{path}", params or {}
+    )
     where = f"{method} {path}"
     try:
         response = inner.http.session.request(

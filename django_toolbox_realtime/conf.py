@@ -82,8 +82,7 @@ def parse_url(url: str) -> dict[str, Any]:
     ):
         # The URL carries the secret: never echo it back.
         raise RealtimeConfigurationError(
-            f"{SETTINGS_NAME}['URL'] must look like "
-            "'https://KEY:SECRET@HOST[:PORT]/apps/APP_ID'."
+            f"{SETTINGS_NAME}['URL'] must look like 'https://KEY:SECRET@HOST[:PORT]/apps/APP_ID'."
         )
     return {
         "APP_ID": path[2],

@@ -24,9 +24,7 @@ class RealtimeValidationError(RealtimeError, ValueError):
     ``value`` is the measured value and ``limit`` the allowed one, when they apply.
     """
 
-    def __init__(
-        self, message: str, *, rule: str, value: Any = None, limit: Any = None
-    ) -> None:
+    def __init__(self, message: str, *, rule: str, value: Any = None, limit: Any = None) -> None:
         super().__init__(message)
         self.rule = rule
         self.value = value

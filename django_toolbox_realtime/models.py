@@ -71,9 +71,7 @@ class ChannelState(models.Model):
     occupied = models.BooleanField(_("occupied"), default=False, db_index=True)
     occupied_since = models.DateTimeField(_("occupied since"), null=True, blank=True)
     vacated_at = models.DateTimeField(_("vacated at"), null=True, blank=True)
-    subscription_count = models.PositiveIntegerField(
-        _("subscriptions"), null=True, blank=True
-    )
+    subscription_count = models.PositiveIntegerField(_("subscriptions"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last webhook at"), null=True, blank=True)
     # time_ms of the newest webhook applied: an older one must not overwrite it.
     last_time_ms = models.BigIntegerField(default=0)

@@ -63,9 +63,15 @@ class RealtimeOutbox:
                 data: Any = json.loads(message.data)
             except ValueError:
                 data = message.data
-            found.append({"id": message.id, "event": message.name,
-                          "channels": list(message.channels), "data": data,
-                          "socket_id": message.socket_id})
+            found.append(
+                {
+                    "id": message.id,
+                    "event": message.name,
+                    "channels": list(message.channels),
+                    "data": data,
+                    "socket_id": message.socket_id,
+                }
+            )
         return found
 
     def assert_sent(

@@ -101,8 +101,11 @@ def validate_user_id(user_id: Any) -> str:
             MAX_USER_ID_LENGTH,
         )
     if not _CHANNEL_RE.match(user_id):
-        _fail(f"User id {_preview(user_id)!r} has a character outside A-Z a-z 0-9 _ - = @ , . ;",
-              "user_id_characters", user_id)
+        _fail(
+            f"User id {_preview(user_id)!r} has a character outside A-Z a-z 0-9 _ - = @ , . ;",
+            "user_id_characters",
+            user_id,
+        )
     return user_id
 
 
@@ -117,8 +120,9 @@ def validate_event_name(event: Any) -> str:
             MAX_EVENT_NAME_LENGTH,
         )
     if event.startswith(_RESERVED_EVENT_PREFIXES):
-        _fail(f"Event name {event!r} uses a prefix reserved by the protocol.", "event_reserved",
-              event)
+        _fail(
+            f"Event name {event!r} uses a prefix reserved by the protocol.", "event_reserved", event
+        )
     return event
 
 
@@ -139,8 +143,9 @@ def encode_payload(data: Any) -> str:
         encoded = data
     else:
         try:
-            encoded = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False,
-                                 separators=(",", ":"))
+            encoded = json.dumps(
+                data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
+            )
         except (TypeError, ValueError) as exc:
             raise RealtimeValidationError(
                 f"Event data cannot be encoded as JSON: {exc}", rule="payload_json"

@@ -61,7 +61,7 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
-AUTH_PASSWORD_VALIDATORS = []  # demo users use a short shared password
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo users use a short shared password
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

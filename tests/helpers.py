@@ -10,8 +10,9 @@ def sign(secret: str, payload: str) -> str:
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
-def channel_auth(key: str, secret: str, socket_id: str, channel: str,
-                 channel_data: str | None = None) -> str:
+def channel_auth(
+    key: str, secret: str, socket_id: str, channel: str, channel_data: str | None = None
+) -> str:
     """The auth string for a private/presence subscription, per PROTOCOL.md."""
     parts = [socket_id, channel] + ([channel_data] if channel_data is not None else [])
     return f"{key}:{sign(secret, ':'.join(parts))}"

@@ -8,8 +8,8 @@ condition with a timeout instead of sleeping.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -63,10 +63,8 @@ class PusherWSClient:
                 self._cond.notify_all()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(websocket.WebSocketException, OSError):
             self._ws.close(timeout=1)
-        except (websocket.WebSocketException, OSError):
-            pass
         if self._thread:
             self._thread.join(timeout=5)
 
@@ -84,7 +82,10 @@ class PusherWSClient:
         self._ws.send(json.dumps(frame))
 
     def subscribe(
-        self, channel: str, auth: str | None = None, channel_data: str | None = None,
+        self,
+        channel: str,
+        auth: str | None = None,
+        channel_data: str | None = None,
         wait: bool = True,
     ) -> dict[str, Any] | None:
         data: dict[str, Any] = {"channel": channel}
@@ -96,10 +97,12 @@ class PusherWSClient:
         if not wait:
             return None
         return self.wait_for(
-            lambda m: m.get("channel") == channel
-            and m["event"] in ("pusher_internal:subscription_succeeded",
-                               "pusher:subscription_error")
-            or m["event"] == "pusher:error"
+            lambda m: (
+                m.get("channel") == channel
+                and m["event"]
+                in ("pusher_internal:subscription_succeeded", "pusher:subscription_error")
+                or m["event"] == "pusher:error"
+            )
         )
 
     def signin(self, auth: str, user_data: str) -> dict[str, Any]:
@@ -108,7 +111,9 @@ class PusherWSClient:
 
     # --- waiting -------------------------------------------------------------------
     def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float | None = None,
+        self,
+        predicate: Callable[[dict[str, Any]], bool],
+        timeout: float | None = None,
         start: int = 0,
     ) -> dict[str, Any]:
         """The first message (from index ``start``) matching ``predicate``, waiting up to
@@ -132,16 +137,23 @@ class PusherWSClient:
 
     def events(self, name: str, channel: str | None = None) -> list[dict[str, Any]]:
         with self._cond:
-            return [m for m in self.messages
-                    if m.get("event") == name and (channel is None or m.get("channel") == channel)]
+            return [
+                m
+                for m in self.messages
+                if m.get("event") == name and (channel is None or m.get("channel") == channel)
+            ]
 
-    def wait_for_count(self, name: str, count: int, timeout: float | None = None,
-                       channel: str | None = None) -> list[dict[str, Any]]:
+    def wait_for_count(
+        self, name: str, count: int, timeout: float | None = None, channel: str | None = None
+    ) -> list[dict[str, Any]]:
         deadline = time.monotonic() + (timeout or self.timeout)
         with self._cond:
             while True:
-                found = [m for m in self.messages if m.get("event") == name
-                         and (channel is None or m.get("channel") == channel)]
+                found = [
+                    m
+                    for m in self.messages
+                    if m.get("event") == name and (channel is None or m.get("channel") == channel)
+                ]
                 if len(found) >= count:
                     return found
                 remaining = deadline - time.monotonic()

@@ -11,8 +11,9 @@ logger = logging.getLogger("django_toolbox_realtime.events")
 
 class LogBackend(BaseBackend):
     def trigger(self, event: OutgoingEvent) -> None:
-        logger.info("event %s %r on %s: %s", event.id, event.name, ",".join(event.channels),
-                    event.data)
+        logger.info(
+            "event %s %r on %s: %s", event.id, event.name, ",".join(event.channels), event.data
+        )
 
     def trigger_batch(self, events: list[OutgoingEvent]) -> None:
         for event in events:

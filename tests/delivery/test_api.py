@@ -18,6 +18,7 @@ from django_toolbox_realtime import (
 from django_toolbox_realtime.conf import realtime_settings
 from django_toolbox_realtime.testing import override_realtime
 
+
 def test_trigger_event_returns_channel_event_and_unique_id(realtime_outbox):
     first = trigger_event(channel="public-dashboard", event="update", data={"a": 1})
     second = trigger_event(channel="public-dashboard", event="update", data={"a": 1})
@@ -39,8 +40,9 @@ def test_fan_out_over_100_channels_is_split(realtime_outbox):
 
 
 def test_batch_of_25_is_three_requests_in_order(realtime_outbox):
-    result = trigger_batch([{"channel": "public-a", "event": "n", "data": {"i": i}}
-                            for i in range(25)])
+    result = trigger_batch(
+        [{"channel": "public-a", "event": "n", "data": {"i": i}} for i in range(25)]
+    )
     assert result["requests"] == 3 and realtime_outbox.requests == 3
     assert [e["data"]["i"] for e in realtime_outbox.events(event="n")] == list(range(25))
     assert len({e["id"] for e in result["events"]}) == 25
@@ -76,13 +78,16 @@ def test_encrypted_channel_must_be_alone(realtime_outbox):
     assert info.value.rule == "encrypted_multi_channel"
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"channel": None, "event": "e"},
-    {"channel": [], "event": "e"},
-    {"channel": ["public-a", "public-a"], "event": "e"},
-    {"channel": "public-a", "event": "pusher:x"},
-    {"channel": "public-a", "event": "e", "socket_id": "1.1\n"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"channel": None, "event": "e"},
+        {"channel": [], "event": "e"},
+        {"channel": ["public-a", "public-a"], "event": "e"},
+        {"channel": "public-a", "event": "pusher:x"},
+        {"channel": "public-a", "event": "e", "socket_id": "1.1\n"},
+    ],
+)
 def test_invalid_calls_raise_validation_errors(realtime_outbox, kwargs):
     with pytest.raises(RealtimeValidationError):
         trigger_event(**kwargs)

@@ -11,8 +11,12 @@ from django_toolbox_realtime.checks import check_settings
 from django_toolbox_realtime.conf import parse_url, realtime_settings
 from django_toolbox_realtime.exceptions import RealtimeConfigurationError
 
-GOOD = {"APP_ID": "123", "KEY": "key", "SECRET": "a-real-secret-value",
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend"}
+GOOD = {
+    "APP_ID": "123",
+    "KEY": "key",
+    "SECRET": "a-real-secret-value",
+    "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+}
 
 
 def ids(config):
@@ -24,22 +28,25 @@ def test_good_configuration_has_no_errors():
     assert ids(GOOD) == []
 
 
-@pytest.mark.parametrize("config, expected", [
-    ({**GOOD, "SECRET": ""}, "toolbox_realtime.E001"),
-    ({**GOOD, "KEY": None}, "toolbox_realtime.E001"),
-    ({**GOOD, "SECRET": "   "}, "toolbox_realtime.E001"),
-    ({**GOOD, "APP_ID": "my-app"}, "toolbox_realtime.E002"),
-    ({**GOOD, "APP_ID": "١٢٣"}, "toolbox_realtime.E002"),
-    ({**GOOD, "SECRET": "your_secret_key"}, "toolbox_realtime.E003"),
-    ({**GOOD, "SECRET": "YOUR_SECRET_KEY"}, "toolbox_realtime.E003"),
-    ({**GOOD, "ENCRYPTION_MASTER_KEY_BASE64": "c2hvcnQ="}, "toolbox_realtime.E004"),
-    ({**GOOD, "ENCRYPTION_MASTER_KEY_BASE64": "not base64!"}, "toolbox_realtime.E004"),
-    ({**GOOD, "PORT": "http"}, "toolbox_realtime.E005"),
-    ({**GOOD, "TIMEOUT": 0}, "toolbox_realtime.E006"),
-    ({**GOOD, "BACKEND": "nope.Nope"}, "toolbox_realtime.E007"),
-    ({**GOOD, "URL": "ftp://x"}, "toolbox_realtime.E009"),
-    ({**GOOD, "CLUSTER": "eu", "SSL": False}, "toolbox_realtime.W001"),
-])
+@pytest.mark.parametrize(
+    "config, expected",
+    [
+        ({**GOOD, "SECRET": ""}, "toolbox_realtime.E001"),
+        ({**GOOD, "KEY": None}, "toolbox_realtime.E001"),
+        ({**GOOD, "SECRET": "   "}, "toolbox_realtime.E001"),
+        ({**GOOD, "APP_ID": "my-app"}, "toolbox_realtime.E002"),
+        ({**GOOD, "APP_ID": "١٢٣"}, "toolbox_realtime.E002"),
+        ({**GOOD, "SECRET": "your_secret_key"}, "toolbox_realtime.E003"),
+        ({**GOOD, "SECRET": "YOUR_SECRET_KEY"}, "toolbox_realtime.E003"),
+        ({**GOOD, "ENCRYPTION_MASTER_KEY_BASE64": "c2hvcnQ="}, "toolbox_realtime.E004"),
+        ({**GOOD, "ENCRYPTION_MASTER_KEY_BASE64": "not base64!"}, "toolbox_realtime.E004"),
+        ({**GOOD, "PORT": "http"}, "toolbox_realtime.E005"),
+        ({**GOOD, "TIMEOUT": 0}, "toolbox_realtime.E006"),
+        ({**GOOD, "BACKEND": "nope.Nope"}, "toolbox_realtime.E007"),
+        ({**GOOD, "URL": "ftp://x"}, "toolbox_realtime.E009"),
+        ({**GOOD, "CLUSTER": "eu", "SSL": False}, "toolbox_realtime.W001"),
+    ],
+)
 def test_each_mistake_has_its_check(config, expected):
     assert expected in ids(config)
 
@@ -49,17 +56,31 @@ def test_disabled_does_not_require_credentials():
 
 
 def test_check_messages_never_contain_the_secret():
-    with override_settings(TOOLBOX_REALTIME={**GOOD, "APP_ID": "x", "SECRET": "your_secret_key",
-                                             "URL": "http://k:topsecret@h/apps/notdigits"}):
+    with override_settings(
+        TOOLBOX_REALTIME={
+            **GOOD,
+            "APP_ID": "x",
+            "SECRET": "your_secret_key",
+            "URL": "http://k:topsecret@h/apps/notdigits",
+        }
+    ):
         text = " ".join(str(e) for e in check_settings())
     assert "topsecret" not in text
 
 
 def test_url_form_fills_missing_keys():
-    with override_settings(TOOLBOX_REALTIME={"URL": "https://k3y:s%40cret@ws.example.org:6001/apps/77"}):
+    with override_settings(
+        TOOLBOX_REALTIME={"URL": "https://k3y:s%40cret@ws.example.org:6001/apps/77"}
+    ):
         s = realtime_settings
         assert (s.APP_ID, s.KEY, s.SECRET, s.HOST, s.PORT, s.SSL) == (
-            "77", "k3y", "s@cret", "ws.example.org", 6001, True)
+            "77",
+            "k3y",
+            "s@cret",
+            "ws.example.org",
+            6001,
+            True,
+        )
     with override_settings(TOOLBOX_REALTIME={"URL": "http://k:s@h/apps/1", "KEY": "explicit"}):
         assert realtime_settings.KEY == "explicit" and realtime_settings.SSL is False
 

@@ -51,8 +51,9 @@ def test_trigger_event_arrives(ws_client):
 def test_batch_of_25_is_3_requests_and_arrives_in_order(ws_client, count_requests):
     client = ws_client()
     client.subscribe("public-batch")
-    result = trigger_batch([{"channel": "public-batch", "event": "step", "data": {"i": i}}
-                            for i in range(25)])
+    result = trigger_batch(
+        [{"channel": "public-batch", "event": "step", "data": {"i": i}} for i in range(25)]
+    )
     assert result["requests"] == 3
     assert count_requests == [("POST", "/batch_events")] * 3
     received = client.wait_for_count("step", 25, channel="public-batch")
@@ -90,19 +91,23 @@ def test_send_to_user_reaches_a_signed_in_socket(ws_client, soketi):
 
 def test_encrypted_channel_payload_is_ciphertext_clients_can_open(ws_client, soketi, settings):
     master = base64.b64encode(os.urandom(32)).decode()
-    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME,
-                                 "ENCRYPTION_MASTER_KEY_BASE64": master}
+    settings.TOOLBOX_REALTIME = {
+        **settings.TOOLBOX_REALTIME,
+        "ENCRYPTION_MASTER_KEY_BASE64": master,
+    }
     client = ws_client()
     channel = "private-encrypted-grades"
-    ok = client.subscribe(channel, auth=channel_auth(soketi.key, soketi.secret,
-                                                     client.socket_id, channel))
+    ok = client.subscribe(
+        channel, auth=channel_auth(soketi.key, soketi.secret, client.socket_id, channel)
+    )
     assert ok["event"] == "pusher_internal:subscription_succeeded"
     trigger_event(channel, "grade", {"score": 10})
     wire = json.loads(client.wait_for(lambda m: m["event"] == "grade")["data"])
     assert "score" not in json.dumps(wire)  # the server only saw ciphertext
     shared = hashlib.sha256(channel.encode() + base64.b64decode(master)).digest()
-    plain = nacl.secret.SecretBox(shared).decrypt(base64.b64decode(wire["ciphertext"]),
-                                                  base64.b64decode(wire["nonce"]))
+    plain = nacl.secret.SecretBox(shared).decrypt(
+        base64.b64decode(wire["ciphertext"]), base64.b64decode(wire["nonce"])
+    )
     assert json.loads(plain) == {"score": 10}
 
 
@@ -148,8 +153,12 @@ def test_server_that_never_answers_times_out(settings):
         silent.bind(("127.0.0.1", 0))
         silent.listen(1)
         port = silent.getsockname()[1]
-        settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "PORT": port, "TIMEOUT": 0.5,
-                                     "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend"}
+        settings.TOOLBOX_REALTIME = {
+            **settings.TOOLBOX_REALTIME,
+            "PORT": port,
+            "TIMEOUT": 0.5,
+            "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+        }
         started = time.monotonic()
         with pytest.raises(RealtimeDeliveryError) as info:
             trigger_event("public-a", "e", {})

@@ -32,9 +32,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Server:  {server_label()} ({'https' if s.SSL else 'http'})")
         self.stdout.write(f"App id:  {s.APP_ID}    key: {s.KEY}")
         if not s.ENABLED:
-            self.stdout.write(self.style.WARNING(
-                f"{SETTINGS_NAME}['ENABLED'] is False: events are not sent. Checking the "
-                "server anyway."))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{SETTINGS_NAME}['ENABLED'] is False: events are not sent. Checking the "
+                    "server anyway."
+                )
+            )
         try:
             latency = server_api.ping()
         except RealtimeConfigurationError as exc:
@@ -51,6 +54,8 @@ class Command(BaseCommand):
                     f"{SETTINGS_NAME}['APP_ID']."
                 ) from exc
             raise CommandError(f"The server did not answer correctly: {exc}") from exc
-        self.stdout.write(self.style.SUCCESS(
-            f"OK: the server answered a signed request in {latency:.0f} ms; credentials are valid."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"OK: the server answered a signed request in {latency:.0f} ms; credentials are valid."
+            )
+        )

@@ -12,7 +12,7 @@ from ...exceptions import RealtimeError
 
 
 class Command(BaseCommand):
-    help = "Publish one event: realtime_trigger CHANNEL EVENT '{\"json\": \"data\"}'."
+    help = 'Publish one event: realtime_trigger CHANNEL EVENT \'{"json": "data"}\'.'
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("channel")
@@ -30,6 +30,8 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not result["sent"]:
             raise CommandError(f"Not sent (delivery is disabled). Event id {result['id']}.")
-        self.stdout.write(self.style.SUCCESS(
-            f"Sent {result['event']!r} on {', '.join(result['channels'])} (id {result['id']})."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Sent {result['event']!r} on {', '.join(result['channels'])} (id {result['id']})."
+            )
+        )
