@@ -56,6 +56,7 @@ class Command(BaseCommand):
             raise CommandError(f"The server did not answer correctly: {exc}") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"OK: the server answered a signed request in {latency:.0f} ms; credentials are valid."
+                f"OK: the server answered a signed request in {latency:.0f} ms; "
+                "credentials are valid."
             )
         )
