@@ -27,6 +27,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class SoketiServer:
     """One soketi process. Use as a context manager or call start()/stop()."""
 
@@ -72,6 +78,14 @@ class SoketiServer:
                 "SOKETI_EVENT_MAX_SIZE_IN_KB": "10",
                 "SOKETI_SHUTDOWN_GRACE_PERIOD": "100",
                 "SOKETI_DEBUG": "0",
+                # Loopback only. soketi always runs node-discover, which by default
+                # broadcasts hello packets to 255.255.255.255 every 500 ms: send them
+                # to 127.0.0.1 on a port of this server's own instead.
+                "SOKETI_HOST": "127.0.0.1",
+                "SOKETI_METRICS_HOST": "127.0.0.1",
+                "SOKETI_CLUSTER_HOST": "127.0.0.1",
+                "SOKETI_CLUSTER_UNICAST_ADDRESSES": "127.0.0.1",
+                "SOKETI_CLUSTER_PORT": str(free_udp_port()),
             }
         )
         if self.webhooks is not None:
