@@ -21,6 +21,8 @@ _LAZY = {
     "atrigger_batch": "api",
     "asend_to_user": "api",
     "user_channel": "api",
+    "online_users": "state",
+    "active_channels": "state",
     "authenticate_channel": "signing",
     "authenticate_user": "signing",
     "RealtimeError": "exceptions",

@@ -8,5 +8,10 @@ class ToolboxRealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the system checks (decorators run on import); nothing heavy here.
-        from . import checks  # noqa: F401
+        # Registers the system checks (decorators run on import) and the channel
+        # authorization receivers (authorization-version bumps, and the optional
+        # REVOKE_ON_USER_CHANGE); nothing heavy here.
+        from . import checks, policies, revocation  # noqa: F401
+
+        policies.connect_receivers()
+        revocation.connect_receivers()

@@ -108,7 +108,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 Error(
                     f"{_setting('ENCRYPTION_MASTER_KEY_BASE64')} must be 32 random bytes, "
                     "base64-encoded.",
-                    hint="Generate one with: python -c \"import os, base64; "
+                    hint='Generate one with: python -c "import os, base64; '
                     'print(base64.b64encode(os.urandom(32)).decode())"',
                     id=_id(4),
                 )
@@ -130,3 +130,113 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             Error(f"{_setting('TIMEOUT')} must be a positive number of seconds.", id=_id(6))
         )
     return errors
+
+
+# --- channel authorization ---------------------------------------------------------
+
+
+@register(Tags.security)
+def check_channel_authorization(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Any]:
+    """Authorization settings, and (when run with a database, e.g. by ``migrate`` or
+    ``check --database default``) the stored policies: a role rule on a public
+    channel name cannot be enforced by Pusher, so it is reported, not pretended."""
+    from django.conf import settings as django_settings
+
+    errors: list[Any] = []
+    s = realtime_settings
+    hierarchy = s.raw("ROLE_HIERARCHY")
+    if not isinstance(hierarchy, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in hierarchy.items()
+    ):
+        errors.append(
+            Error(
+                f"{_setting('ROLE_HIERARCHY')} must map role names to integer "
+                "levels, e.g. {'student': 1, 'teacher': 2, 'admin': 3}.",
+                id=_id(10),
+            )
+        )
+        hierarchy = {}
+    alias = s.raw("POLICY_CACHE")
+    if alias not in django_settings.CACHES:
+        errors.append(
+            Error(f"{_setting('POLICY_CACHE')} = {alias!r} is not in settings.CACHES.", id=_id(11))
+        )
+    max_age = s.raw("POLICY_CACHE_MAX_AGE")
+    if not isinstance(max_age, int | float) or isinstance(max_age, bool) or max_age < 0:
+        errors.append(
+            Error(
+                f"{_setting('POLICY_CACHE_MAX_AGE')} must be a number of seconds (0 or more).",
+                id=_id(12),
+            )
+        )
+    if not databases:
+        return errors
+    from django.db import DatabaseError
+
+    from .exceptions import RealtimeValidationError
+    from .models import ChannelPolicy
+    from .patterns import compile_pattern
+
+    try:
+        policies = list(ChannelPolicy.objects.using(databases[0]).filter(is_active=True))
+    except DatabaseError:  # not migrated yet
+        return errors
+    for policy in policies:
+        try:
+            kind = compile_pattern(policy.channel).kind
+        except RealtimeValidationError as exc:
+            errors.append(
+                Warning(
+                    f"Channel policy #{policy.pk} {policy.channel!r} is not a "
+                    f"valid channel name or pattern: it matches nothing. {exc}",
+                    obj=policy,
+                    id=_id(11, "W"),
+                )
+            )
+            continue
+        if kind in ("public", "user"):
+            errors.append(
+                Warning(
+                    f"Channel policy #{policy.pk} demands role {policy.min_role!r} on the public "
+                    f"channel name {policy.channel!r}: Pusher cannot enforce it (anyone may "
+                    "subscribe to a public channel without a signature).",
+                    hint="Rename the channel with a private- or presence- prefix, or delete the "
+                    "policy.",
+                    obj=policy,
+                    id=_id(10, "W"),
+                )
+            )
+        elif hierarchy and policy.min_role not in hierarchy:
+            errors.append(
+                Warning(
+                    f"Channel policy #{policy.pk} {policy.channel!r} requires "
+                    f"role {policy.min_role!r}, which is not in "
+                    f"{_setting('ROLE_HIERARCHY')}: it allows nobody.",
+                    obj=policy,
+                    id=_id(12, "W"),
+                )
+            )
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_policy_cache_shared(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """A per-process cache cannot tell other processes that a policy changed."""
+    from django.conf import settings as django_settings
+
+    alias = realtime_settings.raw("POLICY_CACHE")
+    backend = str(django_settings.CACHES.get(alias, {}).get("BACKEND", ""))
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return [
+            Warning(
+                f"{_setting('POLICY_CACHE')} = {alias!r} is a per-process cache ({backend}): with "
+                "several server processes a policy edit reaches the others only after "
+                f"{_setting('POLICY_CACHE_MAX_AGE')} seconds.",
+                hint="Use a shared cache (Redis, Memcached, database) for that alias.",
+                id=_id(13, "W"),
+            )
+        ]
+    return []

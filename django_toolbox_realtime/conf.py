@@ -53,10 +53,51 @@ DEFAULTS: dict[str, Any] = {
     "ROLE_HIERARCHY": {"student": 1, "teacher": 2, "admin": 3},
     "ROLE_RESOLVER": "django_toolbox_realtime.roles.default_role_resolver",
     "PRESENCE_USER_INFO": "django_toolbox_realtime.presence.default_user_info",
+    # Cache alias holding the policy version key; use a shared cache (Redis,
+    # Memcached, database) so an admin edit applies on the next request everywhere.
+    "POLICY_CACHE": "default",
+    # Seconds a process keeps its compiled policies without seeing a version bump:
+    # the staleness bound when the cache is not shared between processes.
+    "POLICY_CACHE_MAX_AGE": 30,
+    # True: terminate a user's live connections (revoke_user) when the account is
+    # deactivated or deleted, or its role drops.
+    "REVOKE_ON_USER_CHANGE": False,
     # --- webhooks, live state, health --------------------------------------------
     # Secrets accepted on incoming webhooks (rotation: list old and new).
-    # None: the app SECRET.
+    # None: the app SECRET. A list: secrets for the app KEY. A dict: {key: secret or
+    # [secrets]} when the server may sign with several app keys.
     "WEBHOOK_SECRETS": None,
+    # Seconds a webhook's time_ms may lie in the past or future. Hosted Pusher retries
+    # a failed webhook for 5 minutes with the original time_ms: 330 = 300 + 30 s of
+    # clock skew and transit. Accepted bodies are remembered this long (dedupe).
+    "WEBHOOK_TOLERANCE_SECONDS": 330,
+    # Largest webhook body accepted (bytes); larger ones get 413 before being read.
+    "WEBHOOK_MAX_BODY_BYTES": 1_048_576,
+    # Rejected/duplicate webhook records kept for the admin (accepted ones are also
+    # kept while their body may still be replayed, i.e. within the tolerance).
+    "WEBHOOK_DELIVERY_LOG_SIZE": 1000,
+    # Seconds a member_removed / channel_vacated waits before it takes effect (and its
+    # signal is sent); a member_added / channel_occupied within it cancels the leave,
+    # so a page reload does not flap a user offline. 0: immediately (hosted Pusher
+    # already delays these by ~3 s; soketi does not: 5 is a good value with soketi).
+    "PRESENCE_GRACE_SECONDS": 0,
+    # Health asks the server at most once per this many seconds (shared through the
+    # default cache), however often it is polled.
+    "HEALTH_CACHE_SECONDS": 10,
+    # Checks of /health/pusher/status, by dotted path (classes with run()).
+    "HEALTH_CHECKS": [
+        "django_toolbox_realtime.health.checks.ConfigurationCheck",
+        "django_toolbox_realtime.health.checks.ServerCheck",
+        "django_toolbox_realtime.health.checks.WebhookCheck",
+        "django_toolbox_realtime.health.checks.BudgetCheck",
+    ],
+    # Checks that /health adds next to services.pusher.
+    "HEALTH_SERVICE_CHECKS": [
+        "django_toolbox_realtime.health.checks.DatabaseCheck",
+        "django_toolbox_realtime.health.checks.CacheCheck",
+    ],
+    # At most this many names in health's active_channels (the count is always exact).
+    "HEALTH_MAX_CHANNELS_LISTED": 100,
     # --- budget -------------------------------------------------------------------
     # Messages a day the plan allows (Pusher's free tier: 200,000).
     "DAILY_MESSAGE_BUDGET": 200_000,

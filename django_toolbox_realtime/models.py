@@ -60,6 +60,34 @@ class ChannelPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.channel} ({self.min_role}+)"
 
+    def clean(self) -> None:
+        # Imported here: the policy engine imports this module.
+        from django.core.exceptions import ValidationError
+
+        from .exceptions import RealtimeValidationError
+        from .patterns import compile_pattern
+        from .roles import hierarchy
+
+        errors: dict[str, str] = {}
+        try:
+            pattern = compile_pattern(self.channel)
+        except RealtimeValidationError as exc:
+            errors["channel"] = str(exc)
+        else:
+            if pattern.kind not in ("private", "encrypted", "presence"):
+                errors["channel"] = str(
+                    _(
+                        "Public channels cannot be protected: anyone may subscribe without "
+                        "a signature. Use a private-, private-encrypted- or presence- name."
+                    )
+                )
+        if self.min_role not in hierarchy():
+            errors["min_role"] = str(
+                _("Not a role of ROLE_HIERARCHY: %(roles)s.") % {"roles": ", ".join(hierarchy())}
+            )
+        if errors:
+            raise ValidationError(errors)
+
 
 # --- live state from webhooks ----------------------------------------------------------
 
@@ -73,6 +101,8 @@ class ChannelState(models.Model):
     vacated_at = models.DateTimeField(_("vacated at"), null=True, blank=True)
     subscription_count = models.PositiveIntegerField(_("subscriptions"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last webhook at"), null=True, blank=True)
+    # Set when channel_vacated arrived but the grace period has not passed yet.
+    vacating_at = models.DateTimeField(_("vacating since"), null=True, blank=True)
     # time_ms of the newest webhook applied: an older one must not overwrite it.
     last_time_ms = models.BigIntegerField(default=0)
 
@@ -85,14 +115,26 @@ class ChannelState(models.Model):
         return self.name
 
 
+class RealtimeStatus(ChannelState):
+    """No table of its own: gives the admin its "Realtime status" page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("realtime status")
+        verbose_name_plural = _("realtime status")
+
+
 class PresenceMember(models.Model):
-    """A user present on a presence channel."""
+    """A user on a presence channel (present while ``left_at`` is empty)."""
 
     channel = models.CharField(_("channel"), max_length=200, db_index=True)
     user_id = models.CharField(_("user id"), max_length=128)
     joined_at = models.DateTimeField(_("joined at"))
     # Set when member_removed arrived but the grace period has not passed yet.
     leaving_at = models.DateTimeField(_("leaving at"), null=True, blank=True)
+    # Set once the member is gone. The row is kept for the webhook tolerance window,
+    # so that a late, older member_added cannot bring the member back.
+    left_at = models.DateTimeField(_("left at"), null=True, blank=True)
     last_time_ms = models.BigIntegerField(default=0)
 
     class Meta:

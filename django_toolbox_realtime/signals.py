@@ -11,10 +11,15 @@ channel_authorized = Signal()
 channel_denied = Signal()
 
 # --- webhooks (sent after the state is stored) ------------------------------------
-#: kwargs: channel, time_ms, event
+# Occupancy and membership signals follow state transitions: one per join/leave,
+# however webhooks are repeated, reordered or repaired. ``event`` is the webhook's
+# event dict, or None when ``reason`` is not "webhook": "channel_vacated" (a member
+# ended by its channel's vacate), "grace_expired" (PRESENCE_GRACE_SECONDS passed),
+# "sync" (manage.py realtime_sync). See docs/webhooks-and-health.md.
+#: kwargs: channel, time_ms, event, reason
 channel_occupied = Signal()
 channel_vacated = Signal()
-#: kwargs: channel, user_id, time_ms, event
+#: kwargs: channel, user_id, time_ms, event, reason
 member_added = Signal()
 member_removed = Signal()
 #: kwargs: channel, event_name, data, socket_id, user_id, time_ms, event

@@ -1,1 +1,305 @@
-"""Admin for live state: channels, members, webhook deliveries, realtime status."""
+"""Admin for live state: channels, members, webhook deliveries, realtime status.
+
+All read-only: the state belongs to the server's webhooks (and ``realtime_sync``).
+The "Realtime status" page shows the effective configuration with the secret
+masked, the health checks, today's messages against the budget, and a form to
+send a test event (needs the change permission of "realtime status").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .. import client, health, usage
+from ..conf import realtime_settings
+from ..exceptions import RealtimeError
+from ..models import ChannelState, PresenceMember, RealtimeStatus, WebhookDelivery
+from ..state import present_members
+from ..validation import channel_kind
+from ..webhook_verification import accepted_secrets
+
+MASK = "••••••••"
+
+
+def scrub(text: str) -> str:
+    """``text`` with every configured secret replaced by a mask."""
+    secrets = {str(realtime_settings.raw("SECRET") or "")}
+    secrets |= {s for values in accepted_secrets().values() for s in values}
+    secrets.add(str(realtime_settings.raw("ENCRYPTION_MASTER_KEY_BASE64") or ""))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ChannelKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+    prefixes = {
+        "presence": "presence-",
+        "private": "private-",
+        "encrypted": "private-encrypted-",
+        "user": "#server-to-user-",
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("public", _("public")),
+            ("private", _("private")),
+            ("encrypted", _("private-encrypted")),
+            ("presence", _("presence")),
+            ("user", _("server-to-user")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        field = "name" if queryset.model is ChannelState else "channel"
+        if value == "public":
+            for prefix in ("presence-", "private-", "#server-to-user-"):
+                queryset = queryset.exclude(**{f"{field}__startswith": prefix})
+        elif value == "private":
+            queryset = queryset.filter(**{f"{field}__startswith": "private-"}).exclude(
+                **{f"{field}__startswith": "private-encrypted-"}
+            )
+        elif value in self.prefixes:
+            queryset = queryset.filter(**{f"{field}__startswith": self.prefixes[value]})
+        return queryset
+
+
+@admin.register(ChannelState)
+class ChannelStateAdmin(_ReadOnly):
+    list_display = [
+        "name",
+        "kind",
+        "occupied",
+        "occupied_since",
+        "subscription_count",
+        "vacating_at",
+        "vacated_at",
+        "last_event_at",
+    ]
+    list_filter = ["occupied", ChannelKindFilter]
+    search_fields = ["name"]
+    ordering = ["-occupied", "name"]
+
+    @admin.display(description=_("kind"))
+    def kind(self, obj: ChannelState) -> str:
+        return channel_kind(obj.name)
+
+
+class PresenceFilter(admin.SimpleListFilter):
+    title = _("presence")
+    parameter_name = "presence"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("online", _("online")), ("leaving", _("leaving (grace period)"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "online":
+            return queryset.filter(leaving_at__isnull=True)
+        if self.value() == "leaving":
+            return queryset.filter(leaving_at__isnull=False)
+        return queryset
+
+
+@admin.register(PresenceMember)
+class PresenceMemberAdmin(_ReadOnly):
+    list_display = ["user_id", "channel", "joined_at", "leaving_at"]
+    list_filter = [PresenceFilter, ChannelKindFilter]
+    search_fields = ["user_id", "channel"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Members who left are kept briefly to order late webhooks: not shown.
+        return present_members()
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(_ReadOnly):
+    list_display = ["received_at", "outcome", "status_code", "event_count", "event_names", "detail"]
+    list_filter = ["outcome", "status_code"]
+    search_fields = ["event_names", "detail"]
+    exclude = ["digest"]
+
+
+class TestEventForm(forms.Form):
+    channel = forms.CharField(initial="realtime-test", max_length=164)
+    event = forms.CharField(initial="realtime.test", max_length=200)
+    payload = forms.CharField(
+        label=_("data (JSON)"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        initial='{"message": "Test event from the Django admin"}',
+    )
+
+    def clean_payload(self) -> Any:
+        try:
+            return json.loads(self.cleaned_data["payload"])
+        except ValueError as exc:
+            raise forms.ValidationError(_("Not valid JSON.")) from exc
+
+
+@admin.register(RealtimeStatus)
+class RealtimeStatusAdmin(admin.ModelAdmin):
+    """One page instead of a list: configuration, checks, budget, test event."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        return HttpResponseRedirect(
+            reverse("admin:django_toolbox_realtime_realtimestatus_changelist")
+        )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        form = TestEventForm()
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            form = TestEventForm(request.POST)
+            if form.is_valid() and self._send_test_event(request, form.cleaned_data):
+                return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Realtime status"),
+            "config": configuration_rows(),
+            "status": health.pusher_status(),
+            "messages_today": usage.messages_today(),
+            "budget": int(realtime_settings.DAILY_MESSAGE_BUDGET),
+            "budget_percent": _percent(
+                usage.messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET)
+            ),
+            "webhook_url": _webhook_url(request),
+            "soketi_webhooks": json.dumps(
+                [
+                    {
+                        "url": _webhook_url(request) or "https://YOUR-SITE/api/v1/pusher/webhook",
+                        "event_types": RECOMMENDED_EVENT_TYPES,
+                    }
+                ]
+            ),
+            "form": form,
+            "can_send": self.has_change_permission(request),
+            "now": timezone.now(),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "django_toolbox_realtime/admin/live_status.html", context)
+
+    def _send_test_event(self, request: HttpRequest, data: dict[str, Any]) -> bool:
+        from ..api import trigger_event
+
+        try:
+            result = trigger_event(
+                channel=data["channel"], event=data["event"], data=data["payload"]
+            )
+        except RealtimeError as exc:
+            self.message_user(request, scrub(f"Not sent: {exc}"), messages.ERROR)
+            return False
+        if not result.get("sent"):
+            self.message_user(
+                request, _("Not sent: delivery is disabled (ENABLED is False)."), messages.WARNING
+            )
+            return False
+        self.message_user(
+            request,
+            _("Sent %(event)s on %(channel)s (id %(id)s).")
+            % {"event": result["event"], "channel": data["channel"], "id": result["id"]},
+            messages.SUCCESS,
+        )
+        return True
+
+
+RECOMMENDED_EVENT_TYPES = [
+    "channel_occupied",
+    "channel_vacated",
+    "member_added",
+    "member_removed",
+    "cache_miss",
+]
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole > 0 else 0.0
+
+
+def _webhook_url(request: HttpRequest) -> str | None:
+    try:
+        return request.build_absolute_uri(reverse("toolbox_realtime:webhook"))
+    except NoReverseMatch:
+        return None
+
+
+def configuration_rows() -> list[tuple[str, Any]]:
+    """The effective settings, for people: the secret and master key are masked."""
+    s = realtime_settings
+    secret = s.raw("SECRET")
+    rows: list[tuple[str, Any]] = [
+        ("ENABLED", s.raw("ENABLED")),
+        ("BACKEND", s.raw("BACKEND")),
+        ("Server", client.server_label()),
+        ("CLUSTER", s.raw("CLUSTER") or "—"),
+        ("HOST", s.raw("HOST") or "—"),
+        ("PORT", s.raw("PORT") or "—"),
+        ("SSL", s.raw("SSL")),
+        ("APP_ID", s.raw("APP_ID") or "—"),
+        ("KEY", s.raw("KEY") or "—"),
+        ("SECRET", f"{MASK} (set)" if secret else "(missing)"),
+        ("Credentials", client.credentials_problem() or "OK"),
+        (
+            "ENCRYPTION_MASTER_KEY_BASE64",
+            f"{MASK} (set)" if s.raw("ENCRYPTION_MASTER_KEY_BASE64") else "—",
+        ),
+        ("WEBHOOK_SECRETS", _webhook_secrets_summary()),
+        ("WEBHOOK_TOLERANCE_SECONDS", s.raw("WEBHOOK_TOLERANCE_SECONDS")),
+        ("WEBHOOK_MAX_BODY_BYTES", s.raw("WEBHOOK_MAX_BODY_BYTES")),
+        ("PRESENCE_GRACE_SECONDS", s.raw("PRESENCE_GRACE_SECONDS")),
+        ("HEALTH_CACHE_SECONDS", s.raw("HEALTH_CACHE_SECONDS")),
+        ("DAILY_MESSAGE_BUDGET", s.raw("DAILY_MESSAGE_BUDGET")),
+    ]
+    return rows
+
+
+def _webhook_secrets_summary() -> str:
+    accepted = accepted_secrets()
+    count = sum(len(v) for v in accepted.values())
+    if realtime_settings.raw("WEBHOOK_SECRETS") is None:
+        return "the app SECRET" if count else "none usable: webhooks are refused"
+    return (
+        f"{count} secret(s) for {len(accepted)} key(s)"
+        if count
+        else ("none usable: webhooks are refused")
+    )

@@ -1,1 +1,245 @@
-"""Admin for channel policies and the check-access page."""
+"""Admin for channel policies, the check-access page and the revoke action."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..exceptions import RealtimeError
+from ..models import ChannelPolicy
+from ..patterns import compile_pattern
+from ..policies import bump_version, decide
+from ..presence import check_user_info, user_id_for, user_info_for
+from ..revocation import revoke_user
+from ..roles import hierarchy, user_role
+
+# --- revoke (usable on any user admin) ------------------------------------------------
+
+
+@admin.action(description=_("Terminate live realtime connections"), permissions=["change"])
+def revoke_connections(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+    """Admin action for the user admin: ``actions = [revoke_connections]``."""
+    done = failed = 0
+    for user in queryset:
+        try:
+            revoke_user(user)
+            done += 1
+        except RealtimeError as exc:
+            failed += 1
+            modeladmin.message_user(
+                request,
+                _("User %(user)s: %(error)s") % {"user": user, "error": exc},
+                messages.ERROR,
+            )
+    if done:
+        modeladmin.message_user(
+            request,
+            _("Terminated the connections of %(n)d user(s).") % {"n": done},
+            messages.SUCCESS,
+        )
+
+
+# --- policies ------------------------------------------------------------------------
+
+
+class ChannelPolicyForm(forms.ModelForm):
+    min_role = forms.ChoiceField(label=_("minimum role"), choices=())
+
+    class Meta:
+        model = ChannelPolicy
+        fields = ["channel", "description", "min_role", "allowed_groups", "is_active"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        roles = hierarchy()
+        choices = [
+            (name, f"{name} (level {level})")
+            for name, level in sorted(roles.items(), key=lambda item: item[1])
+        ]
+        current = self.initial.get("min_role")
+        if current and current not in roles:  # keep an orphan visible, not silently changed
+            choices.insert(0, (current, _("%(role)s (not in ROLE_HIERARCHY)") % {"role": current}))
+        field = self.fields["min_role"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        field.help_text = _("Users with this role or a higher one may subscribe.")
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = _("channel kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [
+            ("presence", _("presence")),
+            ("encrypted", _("private-encrypted")),
+            ("private", _("private")),
+            ("other", _("public (not enforceable)")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "presence":
+            return queryset.filter(channel__startswith="presence-")
+        if value == "encrypted":
+            return queryset.filter(channel__startswith="private-encrypted-")
+        if value == "private":
+            return queryset.filter(channel__startswith="private-").exclude(
+                channel__startswith="private-encrypted-"
+            )
+        if value == "other":
+            return queryset.exclude(
+                Q(channel__startswith="private-") | Q(channel__startswith="presence-")
+            )
+        return queryset
+
+
+@admin.register(ChannelPolicy)
+class ChannelPolicyAdmin(admin.ModelAdmin):
+    form = ChannelPolicyForm
+    list_display = (
+        "channel",
+        "kind",
+        "min_role",
+        "groups",
+        "is_active",
+        "description",
+        "updated_at",
+    )
+    list_filter = ("is_active", KindFilter, "min_role", "allowed_groups")
+    search_fields = ("channel", "description")
+    filter_horizontal = ("allowed_groups",)
+    readonly_fields = ("created_at", "updated_at")
+    actions = ["activate", "deactivate"]
+    change_list_template = "django_toolbox_realtime/admin/policy_change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).prefetch_related("allowed_groups")
+
+    @admin.display(description=_("kind"))
+    def kind(self, obj: ChannelPolicy) -> str:
+        try:
+            kind = compile_pattern(obj.channel).kind
+        except RealtimeError:
+            return str(_("invalid"))
+        if kind in ("public", "user"):
+            return str(_("public: NOT enforceable"))
+        pattern = "{" in obj.channel
+        return f"{kind} ({_('pattern') if pattern else _('exact')})"
+
+    @admin.display(description=_("groups"))
+    def groups(self, obj: ChannelPolicy) -> str:
+        return ", ".join(g.name for g in obj.allowed_groups.all()) or "—"
+
+    @admin.action(description=_("Activate selected policies"), permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = queryset.update(is_active=True)
+        bump_version()  # update() sends no signals
+        self.message_user(request, _("%(n)d policies activated.") % {"n": count})
+
+    @admin.action(description=_("Deactivate selected policies"), permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        count = queryset.update(is_active=False)
+        bump_version()
+        self.message_user(
+            request,
+            _(
+                "%(n)d policies deactivated. Sockets already subscribed "
+                "stay until their users' connections are terminated."
+            )
+            % {"n": count},
+            messages.WARNING,
+        )
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        return [
+            path(
+                "check-access/",
+                self.admin_site.admin_view(self.check_access_view),
+                name=f"{opts.app_label}_{opts.model_name}_check_access",
+            ),
+            *super().get_urls(),
+        ]
+
+    def check_access_view(self, request: HttpRequest) -> HttpResponse:
+        """Pick a user, type a channel: allowed or not, and why."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = CheckAccessForm(request.POST or request.GET or None)
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Check channel access"),
+            "form": form,
+            "can_revoke": _can_revoke(request),
+        }
+        if form.is_valid():
+            user = form.cleaned_data["user"]
+            if request.method == "POST" and "revoke" in request.POST:
+                return self._revoke(request, user, form.cleaned_data["channel"])
+            decision = decide(user, form.cleaned_data["channel"])
+            context.update(checked_user=user, decision=decision, user_role=user_role(user))
+            if decision.policy is not None:
+                context["policy_url"] = reverse(
+                    f"{self.admin_site.name}:{self.model._meta.app_label}_"
+                    f"{self.model._meta.model_name}_change",
+                    args=[decision.policy.id],
+                )
+            if decision.allowed and decision.kind == "presence":
+                try:
+                    info = user_info_for(user, decision.user_info)
+                    check_user_info(info)
+                    context["presence"] = {"user_id": user_id_for(user), "user_info": info}
+                except RealtimeError as exc:
+                    context["presence_error"] = str(exc)
+        return TemplateResponse(
+            request, "django_toolbox_realtime/admin/policy_check_access.html", context
+        )
+
+    def _revoke(self, request: HttpRequest, user: Any, channel: str) -> HttpResponse:
+        if not _can_revoke(request):
+            raise PermissionDenied
+        try:
+            revoke_user(user)
+            self.message_user(
+                request,
+                _("Terminated the connections of %(user)s.") % {"user": user},
+                messages.SUCCESS,
+            )
+        except RealtimeError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        query = urlencode({"user": user.get_username(), "channel": channel})
+        return HttpResponseRedirect(f"{request.path}?{query}")
+
+
+def _can_revoke(request: HttpRequest) -> bool:
+    opts = get_user_model()._meta
+    return bool(request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
+
+
+class CheckAccessForm(forms.Form):
+    user = forms.CharField(label=_("User"), help_text=_("Username (or numeric id)."))
+    channel = forms.CharField(
+        label=_("Channel"), max_length=200, help_text=_("e.g. presence-classroom-101")
+    )
+
+    def clean_user(self) -> Any:
+        value = self.cleaned_data["user"].strip()
+        model = get_user_model()
+        user = model._default_manager.filter(**{model.USERNAME_FIELD: value}).first()
+        if user is None and value.isascii() and value.isdigit():
+            user = model._default_manager.filter(pk=value).first()
+        if user is None:
+            raise forms.ValidationError(_("No such user."))
+        return user

@@ -1,50 +1,41 @@
-"""Health endpoints (minimal form: enabled flag and server reachability)."""
+"""Health endpoints for monitors and load balancers.
+
+* ``PusherStatusView`` — ``GET /health/pusher/status``:
+  ``{"success": true, "data": {"status", "connected_users", "total_channels",
+  "active_channels", "rate_limit_remaining", "pusher_enabled", ..., "checks"}}``
+* ``HealthView`` — ``GET /health``: ``{"success": true, "data": {"status",
+  "services": {"database", "cache", "pusher"}}}``
+
+HTTP 200 when healthy, degraded or disabled; 503 when unhealthy. The server is
+asked at most once per ``HEALTH_CACHE_SECONDS``; no secret or stack trace is
+ever part of the answer (see ``health/checks.py``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
 
-from .. import server_api
-from ..conf import realtime_settings
-from ..exceptions import RealtimeError
-
-CACHE_KEY = "toolbox_realtime:health:server"
-CACHE_SECONDS = 10
+from .. import health
 
 
-def server_check() -> dict[str, Any]:
-    cached = cache.get(CACHE_KEY)
-    if cached is not None:
-        return cached
-    try:
-        latency = server_api.ping()
-        result = {"reachable": True, "latency_ms": round(latency, 1), "error": None}
-    except RealtimeError as exc:
-        status = getattr(exc, "status", None)
-        result = {"reachable": False, "latency_ms": None,
-                  "error": f"server answered {status}" if status else "server unreachable"}
-    cache.set(CACHE_KEY, result, CACHE_SECONDS)
-    return result
-
-
-def pusher_status() -> dict[str, Any]:
-    if not realtime_settings.ENABLED:
-        return {"status": "disabled", "pusher_enabled": False}
-    server = server_check()
-    return {"status": "healthy" if server["reachable"] else "unhealthy",
-            "pusher_enabled": True, "server": server}
-
-
+@method_decorator(never_cache, name="dispatch")
 class PusherStatusView(View):
-    def get(self, request: Any) -> JsonResponse:
-        data = pusher_status()
-        return JsonResponse({"success": True, "data": data},
-                            status=503 if data["status"] == "unhealthy" else 200)
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        data = health.pusher_status()
+        return JsonResponse({"success": True, "data": data}, status=health.http_status(data))
 
 
-class HealthView(PusherStatusView):
-    pass
+@method_decorator(never_cache, name="dispatch")
+class HealthView(View):
+    http_method_names = ["get", "head"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        data = health.project_health()
+        return JsonResponse({"success": True, "data": data}, status=health.http_status(data))

@@ -1,0 +1,77 @@
+"""The shared version of everything authorization reads: policies and group membership.
+
+One key in Django's cache (``POLICY_CACHE``) holds a random version. It is bumped
+when a ChannelPolicy, its groups, a Group or a user's groups change (immediately,
+and again after the transaction commits). Each process keeps the compiled policies
+and the groups of recent users in memory, tagged with the version they were read
+at, and compares it on every decision (one cache read): an admin edit applies on
+the next request in every process sharing the cache. A per-process cache (locmem)
+cannot carry the bump to other processes: there the in-memory copies also expire
+after ``POLICY_CACHE_MAX_AGE`` seconds, which bounds the staleness.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.core.cache import caches
+from django.db import transaction
+
+from .conf import realtime_settings
+
+logger = logging.getLogger("django_toolbox_realtime.policies")
+
+VERSION_KEY = "toolbox_realtime:authz:version"
+
+
+def get_cache() -> Any:
+    return caches[realtime_settings.POLICY_CACHE]
+
+
+def max_age() -> float:
+    return float(realtime_settings.POLICY_CACHE_MAX_AGE)
+
+
+def current_version() -> str | None:
+    """The shared version, created when missing; None if the cache cannot keep it
+    (DummyCache, cache down): callers then read from the database every time."""
+    try:
+        cache = get_cache()
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)  # another process may have won the add
+    except Exception:  # a cache outage must not break auth: fall back to the DB
+        logger.warning(
+            "Cache %r unavailable; reading policies and groups from the database.",
+            realtime_settings.POLICY_CACHE,
+            exc_info=True,
+        )
+        return None
+    return str(version) if version is not None else None
+
+
+def bump_version() -> None:
+    """Invalidate what every process compiled or cached for authorization."""
+    get_cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def bump_now_and_after_commit() -> None:
+    """Bump now, and again after the transaction commits: a process that rebuilt from
+    the not-yet-committed state in between would otherwise keep it."""
+    _bump_after_commit()
+    transaction.on_commit(_bump_after_commit)
+
+
+def _bump_after_commit() -> None:
+    # Logged, not raised: a cache outage must not fail the save that changed access
+    # (entries expire after POLICY_CACHE_MAX_AGE seconds anyway).
+    try:
+        bump_version()
+    except Exception:
+        logger.exception(
+            "Could not bump the authorization version in the cache; other "
+            "processes apply the change within POLICY_CACHE_MAX_AGE seconds."
+        )

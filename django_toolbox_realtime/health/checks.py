@@ -1,0 +1,235 @@
+"""Health checks: small classes with ``run()``, listed by dotted path in
+``HEALTH_CHECKS`` (the Pusher part) and ``HEALTH_SERVICE_CHECKS`` (``/health``).
+
+A check returns a :class:`CheckResult` with ``status`` ``"ok"``, ``"warning"``,
+``"error"`` or ``"skipped"``, a short ``message`` and JSON-able ``details``.
+An ``"error"`` of a ``critical`` check makes the whole report unhealthy; a
+warning (or an error of a non-critical check) makes it degraded. Messages are
+written here, never copied from exceptions, so no secret can leak through them.
+
+To add one (for example the delivery backlog, once the outbox exists), subclass
+:class:`BaseCheck` and append its path to the setting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connections
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from .. import client, usage
+from ..backends import get_backend
+from ..conf import SETTINGS_NAME, realtime_settings
+from ..models import WebhookDelivery
+from . import server
+
+OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
+
+
+@dataclass
+class CheckResult:
+    status: str
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message, **self.details}
+
+
+class HealthContext:
+    """What the checks of one report share: the time, the settings' verdict and
+    the server snapshot (asked for lazily, so disabled setups never ask)."""
+
+    def __init__(self) -> None:
+        self.now = timezone.now()
+        self.enabled = bool(realtime_settings.ENABLED)
+        self.credentials_problem = client.credentials_problem() if self.enabled else None
+        self._server: dict[str, Any] | None = None
+        self._server_asked = False
+
+    @property
+    def uses_server(self) -> bool:
+        try:
+            return bool(getattr(get_backend(), "delivers_to_server", False))
+        except Exception:  # an unimportable backend is the configuration check's to report
+            return False
+
+    def server(self) -> dict[str, Any] | None:
+        """The server snapshot, or None when the server is not (to be) asked."""
+        if not self._server_asked:
+            self._server_asked = True
+            if self.enabled and not self.credentials_problem and self.uses_server:
+                self._server = server.snapshot()
+        return self._server
+
+
+class BaseCheck:
+    #: Key of the check in the report.
+    name = "check"
+    #: Whether an "error" makes the report unhealthy (else degraded).
+    critical = True
+
+    def __init__(self, context: HealthContext) -> None:
+        self.context = context
+
+    def run(self) -> CheckResult:
+        raise NotImplementedError
+
+
+class ConfigurationCheck(BaseCheck):
+    """Delivery enabled, credentials present and not placeholders, backend importable."""
+
+    name = "configuration"
+
+    def run(self) -> CheckResult:
+        ctx = self.context
+        if not ctx.enabled:
+            return CheckResult(OK, f"{SETTINGS_NAME}['ENABLED'] is False: nothing is sent.")
+        if ctx.credentials_problem:
+            return CheckResult(ERROR, ctx.credentials_problem)
+        try:
+            backend = get_backend()
+        except Exception:
+            return CheckResult(ERROR, f"{SETTINGS_NAME}['BACKEND'] cannot be loaded.")
+        return CheckResult(
+            OK,
+            "credentials are set",
+            {"backend": type(backend).__name__, "server": client.server_label()},
+        )
+
+
+class ServerCheck(BaseCheck):
+    """The server answers a signed API request (so the credentials are right too)."""
+
+    name = "server"
+
+    def run(self) -> CheckResult:
+        ctx = self.context
+        if not ctx.enabled or ctx.credentials_problem:
+            return CheckResult(SKIPPED, "not asked (see configuration)")
+        if not ctx.uses_server:
+            return CheckResult(SKIPPED, "the backend does not send to a server")
+        snap = ctx.server() or {}
+        details = {
+            "reachable": bool(snap.get("ok")),
+            "latency_ms": snap.get("latency_ms"),
+            "age_seconds": snap.get("age_seconds"),
+            "cache_seconds": server.period(),
+        }
+        if not snap.get("ok"):
+            return CheckResult(ERROR, str(snap.get("error") or "no answer"), details)
+        details["channels"] = len(snap.get("channels") or {})
+        return CheckResult(OK, "reachable", details)
+
+
+class WebhookCheck(BaseCheck):
+    """Webhooks arrive and are accepted. A quiet app legitimately receives none,
+    so only a rejected latest delivery (wrong secret, wrong URL setup) warns."""
+
+    name = "webhooks"
+    critical = False
+    #: Rejections older than this no longer warn.
+    window = dt.timedelta(hours=1)
+
+    def run(self) -> CheckResult:
+        since = self.context.now - self.window
+        latest = WebhookDelivery.objects.order_by("-pk").first()
+        summary = WebhookDelivery.objects.aggregate(
+            accepted=Max("received_at", filter=Q(outcome=WebhookDelivery.Outcome.ACCEPTED)),
+            rejected=Count(
+                "pk",
+                filter=Q(outcome=WebhookDelivery.Outcome.REJECTED, received_at__gte=since),
+            ),
+        )
+        accepted, rejected = summary["accepted"], summary["rejected"]
+        details: dict[str, Any] = {
+            "last_received_at": latest.received_at.isoformat() if latest else None,
+            "last_outcome": latest.outcome if latest else None,
+            "last_accepted_at": accepted.isoformat() if accepted else None,
+            "seconds_since_last_accepted": (
+                round((self.context.now - accepted).total_seconds(), 1) if accepted else None
+            ),
+            "rejected_last_hour": rejected,
+        }
+        snap = self.context.server()
+        if snap and snap.get("ok"):
+            from .. import state
+
+            on_server = set(snap.get("channels") or {})
+            stored = set(state.active_channels())
+            details["state_matches_server"] = on_server == stored
+            if on_server != stored:
+                details["hint"] = (
+                    "stored channel state differs from the server: webhooks may be lost "
+                    "(run manage.py realtime_sync)"
+                )
+        if latest is None:
+            return CheckResult(OK, "no webhook received yet", details)
+        if latest.outcome == WebhookDelivery.Outcome.REJECTED and latest.received_at >= since:
+            return CheckResult(
+                WARNING, f"the latest webhook was rejected: {latest.detail}", details
+            )
+        return CheckResult(OK, "receiving webhooks", details)
+
+
+class BudgetCheck(BaseCheck):
+    """Messages published today against ``DAILY_MESSAGE_BUDGET``."""
+
+    name = "budget"
+    critical = False
+    #: Warn when less than this share of the budget is left.
+    warn_below = 0.10
+
+    def run(self) -> CheckResult:
+        budget = int(realtime_settings.DAILY_MESSAGE_BUDGET)
+        sent = usage.messages_today()
+        remaining = max(0, budget - sent)
+        details = {"messages_today": sent, "daily_budget": budget, "remaining": remaining}
+        if remaining <= 0:
+            return CheckResult(WARNING, "today's message budget is used up", details)
+        if remaining < budget * self.warn_below:
+            return CheckResult(WARNING, "less than 10% of today's message budget is left", details)
+        return CheckResult(OK, f"{remaining} messages left today", details)
+
+
+class DatabaseCheck(BaseCheck):
+    """Every configured database answers ``SELECT 1``."""
+
+    name = "database"
+
+    def run(self) -> CheckResult:
+        failed = []
+        for alias in connections:
+            try:
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SELECT 1")
+                    cursor.fetchone()
+            except Exception as exc:  # reported by class name only: messages may hold a DSN
+                failed.append(f"{alias} ({type(exc).__name__})")
+        if failed:
+            return CheckResult(ERROR, "database unavailable: " + ", ".join(failed))
+        return CheckResult(OK, "available", {"databases": len(connections.all())})
+
+
+class CacheCheck(BaseCheck):
+    """The default cache stores and returns a value."""
+
+    name = "cache"
+
+    def run(self) -> CheckResult:
+        key = f"toolbox_realtime:health:probe:{uuid.uuid4().hex}"
+        try:
+            cache.set(key, "ok", 10)
+            value = cache.get(key)
+            cache.delete(key)
+        except Exception as exc:
+            return CheckResult(ERROR, f"cache unavailable ({type(exc).__name__})")
+        if value != "ok":
+            return CheckResult(ERROR, "the cache did not return what was stored")
+        return CheckResult(OK, "available")

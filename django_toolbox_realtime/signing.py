@@ -1,0 +1,163 @@
+"""Auth signatures for pusher-js: channel subscriptions and user signin.
+
+These helpers validate and sign; they make **no** access decision. The app's
+auth views call them only after :func:`django_toolbox_realtime.policies.decide`
+allowed the subscription. Use them directly only in a view of your own that
+decides first::
+
+    from django_toolbox_realtime import authenticate_channel
+    return JsonResponse(authenticate_channel(socket_id, channel_name))
+
+Signatures (PROTOCOL.md): ``auth = "<key>:" + hex(HMAC-SHA256(secret, S))`` with
+``S = "<socket_id>:<channel>"`` (``":<channel_data>"`` appended for presence) or
+``S = "<socket_id>::user::<user_data>"`` for signin.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from . import client
+from .conf import SETTINGS_NAME, on_reload, realtime_settings
+from .exceptions import RealtimeConfigurationError, RealtimeValidationError
+from .presence import check_user_info, to_json
+from .validation import channel_kind, validate_channel_name, validate_socket_id, validate_user_id
+
+
+def sign(secret: str, message: str) -> str:
+    """Hex HMAC-SHA256 of ``message`` (UTF-8) with ``secret``."""
+    return hmac.digest(secret.encode("utf-8"), message.encode("utf-8"), "sha256").hex()
+
+
+def signature_matches(auth: str, message: str, *, key: str, secret: str) -> bool:
+    """Whether ``auth`` (``"<key>:<hex>"``) signs ``message``; constant-time."""
+    expected = f"{key}:{sign(secret, message)}"
+    return hmac.compare_digest(expected.encode("utf-8"), str(auth).encode("utf-8"))
+
+
+_checked_credentials: tuple[str, str] | None = None
+
+
+def _credentials() -> tuple[str, str]:
+    """``(key, secret)``, checked once per settings load (see conf.on_reload)."""
+    global _checked_credentials
+    if _checked_credentials is None:
+        problem = client.credentials_problem()
+        if problem:
+            raise RealtimeConfigurationError(f"Cannot sign: {problem}")
+        _checked_credentials = (str(realtime_settings.KEY), str(realtime_settings.SECRET))
+    return _checked_credentials
+
+
+@on_reload
+def _forget_credentials() -> None:
+    global _checked_credentials
+    _checked_credentials = None
+
+
+def master_key() -> bytes:
+    """The 32-byte encryption master key; RealtimeConfigurationError when unusable."""
+    name = f"{SETTINGS_NAME}['ENCRYPTION_MASTER_KEY_BASE64']"
+    value = realtime_settings.ENCRYPTION_MASTER_KEY_BASE64
+    if not value:
+        raise RealtimeConfigurationError(
+            f"private-encrypted- channels need {name} (32 random bytes, base64); it is not set."
+        )
+    try:
+        key = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise RealtimeConfigurationError(f"{name} must be 32 bytes, base64-encoded.")
+    return key
+
+
+def shared_secret(channel: str) -> str:
+    """base64(SHA256(channel + master key)): the per-channel key of an encrypted channel."""
+    digest = hashlib.sha256(channel.encode("utf-8") + master_key()).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def presence_channel_data(user_id: Any, user_info: Mapping[str, Any] | None = None) -> str:
+    """The ``channel_data`` string: ``{"user_id": "...", "user_info": {...}}``."""
+    encoded_id = to_json(validate_user_id(user_id))
+    if user_info is None:
+        return f'{{"user_id":{encoded_id}}}'
+    # The same bytes as to_json({"user_id": ..., "user_info": ...}), reusing the
+    # user_info JSON that was just measured.
+    return f'{{"user_id":{encoded_id},"user_info":{check_user_info(user_info)}}}'
+
+
+def authenticate_channel(
+    socket_id: Any,
+    channel_name: Any,
+    user_id: Any = None,
+    user_info: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Validate and sign one subscription; **no policy decision** is made here.
+
+    Returns what pusher-js expects: ``{"auth"}`` for ``private-``,
+    ``{"auth", "channel_data"}`` for ``presence-`` (``user_id`` required; the
+    returned ``channel_data`` is exactly the signed string) and
+    ``{"auth", "shared_secret"}`` for ``private-encrypted-``.
+
+    Raises RealtimeValidationError for a bad socket id or channel name, a public
+    or ``#server-to-user-`` channel, or presence data over the limits, and
+    RealtimeConfigurationError when the credentials (or the master key of an
+    encrypted channel) are missing.
+    """
+    socket_id = validate_socket_id(socket_id)
+    channel = validate_channel_name(channel_name)
+    return sign_subscription(socket_id, channel, user_id, user_info)
+
+
+def sign_subscription(
+    socket_id: str,
+    channel: str,
+    user_id: Any = None,
+    user_info: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """:func:`authenticate_channel` for a socket id and channel name already validated."""
+    kind = channel_kind(channel)
+    if kind not in ("private", "encrypted", "presence"):
+        raise RealtimeValidationError(
+            f"{channel!r} is a public channel: it needs no signature and cannot be protected.",
+            rule="channel_public",
+            value=channel,
+        )
+    key, secret = _credentials()
+    result: dict[str, str] = {}
+    message = f"{socket_id}:{channel}"
+    if kind == "presence":
+        if user_id is None:
+            raise RealtimeValidationError("Presence channels need a user_id.", rule="user_id_type")
+        channel_data = presence_channel_data(user_id, user_info)
+        message += f":{channel_data}"
+        result["channel_data"] = channel_data
+    elif kind == "encrypted":
+        result["shared_secret"] = shared_secret(channel)
+    result["auth"] = f"{key}:{sign(secret, message)}"
+    return result
+
+
+def authenticate_user(
+    socket_id: Any, user_id: Any, user_info: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Sign a pusher-js signin: ``{"auth", "user_data"}`` with ``user_data`` =
+    ``{"id": "...", "user_info": {...}}`` (exactly the signed string)."""
+    socket_id = validate_socket_id(socket_id)
+    data: dict[str, Any] = {"id": validate_user_id(user_id)}
+    if user_info is not None:
+        check_user_info(user_info)
+        data["user_info"] = dict(user_info)
+    key, secret = _credentials()
+    user_data = to_json(data)
+    return {
+        "auth": f"{key}:{sign(secret, f'{socket_id}::user::{user_data}')}",
+        "user_data": user_data,
+    }

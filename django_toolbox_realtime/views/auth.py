@@ -1,0 +1,220 @@
+"""pusher-js authorization endpoints: ``POST auth`` (channels) and ``POST user-auth``
+(signin).
+
+Every refusal is JSON: 403 for anonymous users, failed CSRF and denied channels
+(never a redirect to a login page: pusher-js needs the status), 400 for malformed
+input, 405 for anything but POST (no JSONP), 503 when the app cannot sign
+(credentials or encryption master key missing). Denials all share one body, so a
+client cannot tell a missing object from a forbidden one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.utils.module_loading import import_string
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import signals, signing
+from ..conf import realtime_settings
+from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
+from ..policies import Decision, decide
+from ..presence import user_id_for, user_info_for
+from ..validation import validate_channel_name, validate_socket_id
+
+logger = logging.getLogger("django_toolbox_realtime.auth")
+
+DENIED = {"error": "forbidden", "detail": "You may not subscribe to this channel."}
+NOT_AUTHENTICATED = {"error": "not_authenticated", "detail": "Sign in first."}
+
+
+def parse_strict_json(raw: bytes) -> dict[str, Any]:
+    """A JSON object; repeated keys and NaN/Infinity are errors, not last-wins."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise drf_exceptions.ParseError(f"JSON key {key[:40]!r} appears twice.")
+            result[key] = value
+        return result
+
+    def constant(name: str) -> Any:
+        raise drf_exceptions.ParseError(f"JSON {name} is not allowed.")
+
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise drf_exceptions.ParseError("Malformed JSON body.") from exc
+    if not isinstance(data, dict):
+        raise drf_exceptions.ParseError("The JSON body must be an object.")
+    return data
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    """An urlencoded body; a repeated field is an error, not last-wins."""
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+        )
+    except UnicodeDecodeError as exc:
+        raise drf_exceptions.ParseError("The form is not UTF-8.") from exc
+    except ValueError as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
+        raise drf_exceptions.ParseError("Too many form fields.") from exc
+    data: dict[str, str] = {}
+    for key, value in pairs:
+        if key in data:
+            raise drf_exceptions.ParseError(f"Field {key[:40]!r} appears twice.")
+        data[key] = value
+    return data
+
+
+class StrictJSONParser(JSONParser):
+    """DRF parser form of :func:`parse_strict_json`."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        return parse_strict_json(stream.read() if stream is not None else b"")
+
+
+def _error(status: int, code: str, detail: str) -> Response:
+    return Response({"error": code, "detail": detail}, status=status)
+
+
+class _PusherAuthView(APIView):
+    http_method_names = ["post"]
+    # Used only if a subclass reads request.data; body() parses the two types itself.
+    parser_classes = [StrictJSONParser, FormParser]
+    renderer_classes = [JSONRenderer]
+    permission_classes: list[Any] = []  # the view decides (anonymous -> 403 JSON)
+
+    def get_authenticators(self) -> list[Any]:
+        # Read from settings per request (never bound at import time).
+        return [import_string(path)() for path in realtime_settings.AUTHENTICATION_CLASSES]
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"  # signatures are per socket: never cache
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, drf_exceptions.NotAuthenticated | drf_exceptions.AuthenticationFailed):
+            # 403, not 401: pusher-js reports the status; a token class would add
+            # WWW-Authenticate and 401 for the same thing.
+            return _error(403, "not_authenticated", str(exc.detail))
+        if isinstance(exc, drf_exceptions.PermissionDenied):  # CSRF failure
+            return _error(403, "forbidden", str(exc.detail))
+        if isinstance(exc, drf_exceptions.MethodNotAllowed):
+            return _error(405, "method_not_allowed", "Use POST.")
+        if isinstance(exc, drf_exceptions.UnsupportedMediaType):
+            return _error(
+                415,
+                "unsupported_media_type",
+                "Send application/x-www-form-urlencoded or application/json.",
+            )
+        if isinstance(exc, drf_exceptions.ParseError):
+            return _error(400, "bad_request", str(exc.detail))
+        if isinstance(exc, RealtimeValidationError):
+            return _error(400, "bad_request", str(exc))
+        if isinstance(exc, SuspiciousOperation):  # too many fields, body too large
+            return _error(400, "bad_request", "Request body refused.")
+        if isinstance(exc, RealtimeConfigurationError):
+            logger.error("Realtime auth unavailable: %s", exc)
+            return _error(503, "not_configured", str(exc))
+        return super().handle_exception(exc)
+
+    # --- shared steps ------------------------------------------------------------
+    def authenticated_user(self, request: Request) -> Any:
+        user = request.user  # runs the authentication classes (and CSRF for sessions)
+        if not user or not user.is_authenticated or not getattr(user, "is_active", True):
+            raise drf_exceptions.NotAuthenticated(NOT_AUTHENTICATED["detail"])
+        return user
+
+    def body(self, request: Request) -> Any:
+        """The urlencoded form or the JSON object, within Django's
+        DATA_UPLOAD_MAX_MEMORY_SIZE / DATA_UPLOAD_MAX_NUMBER_FIELDS. Parsed here rather
+        than through DRF's negotiation, which costs more than the whole decision."""
+        django_request = request._request
+        content_type = django_request.content_type
+        if content_type == "application/x-www-form-urlencoded":
+            # .body enforces DATA_UPLOAD_MAX_MEMORY_SIZE (and stays readable after a
+            # session's CSRF check parsed request.POST).
+            return parse_form(django_request.body)
+        if content_type == "application/json":
+            return parse_strict_json(django_request.body)
+        raise drf_exceptions.UnsupportedMediaType(content_type or "(none)")
+
+    def fields(self, request: Request, *names: str) -> dict[str, str]:
+        """The named fields, each exactly one string. Other fields are ignored
+        (pusher-js may add configured params; any channel_data/user_id/user_info
+        a client sends is never read)."""
+        data = self.body(request)
+        values: dict[str, str] = {}
+        for name in names:
+            if name not in data:
+                raise drf_exceptions.ParseError(f"Missing field {name!r}.")
+            value = data.get(name)
+            if not isinstance(value, str):
+                raise drf_exceptions.ParseError(f"Field {name!r} must be a string.")
+            values[name] = value
+        return values
+
+
+class ChannelAuthView(_PusherAuthView):
+    """pusher-js ``channelAuthorization`` endpoint: ``socket_id``, ``channel_name``."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.authenticated_user(request)
+        data = self.fields(request, "socket_id", "channel_name")
+        socket_id = validate_socket_id(data["socket_id"])
+        channel = validate_channel_name(data["channel_name"])
+        decision = decide(user, channel)
+        if not decision.allowed:
+            self._notify(signals.channel_denied, request, user, socket_id, decision)
+            logger.info("Denied user %s on %r: %s", user.pk, channel, decision.reason)
+            return Response(DENIED, status=403)
+        user_id = user_info = None
+        if decision.kind == "presence":
+            user_id = user_id_for(user)
+            user_info = user_info_for(user, decision.user_info)
+        body = signing.sign_subscription(socket_id, channel, user_id, user_info)
+        self._notify(signals.channel_authorized, request, user, socket_id, decision)
+        logger.debug("Authorized user %s on %r: %s", user.pk, channel, decision.reason)
+        return Response(body)
+
+    def _notify(
+        self, signal: Any, request: Request, user: Any, socket_id: str, decision: Decision
+    ) -> None:
+        results = signal.send_robust(
+            sender=type(self),
+            request=request,
+            user=user,
+            channel=decision.channel,
+            socket_id=socket_id,
+            decision=decision,
+        )
+        for receiver, result in results:
+            if isinstance(result, Exception):
+                logger.error("Receiver %r of %s failed: %r", receiver, signal, result)
+
+
+class UserAuthView(_PusherAuthView):
+    """pusher-js ``userAuthentication`` (signin) endpoint: ``socket_id`` ->
+    ``{"auth", "user_data"}`` for the signed-in user, so ``send_to_user`` reaches it."""
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.authenticated_user(request)
+        socket_id = self.fields(request, "socket_id")["socket_id"]
+        body = signing.authenticate_user(socket_id, user_id_for(user), user_info_for(user))
+        return Response(body)

@@ -1,0 +1,137 @@
+"""The example project's side: seed_demo, the token endpoint, the classroom rules."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from django_toolbox_realtime.models import ChannelPolicy
+from django_toolbox_realtime.policies import decide
+from example_project.classroom.models import Agent, Classroom, Quiz
+from tests.auth.conftest import form_post
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_POLICIES = {
+    "private-admin": "admin",
+    "private-teacher": "teacher",
+    "private-student": "student",
+    "presence-classroom-{id}": "student",
+    "private-agent-{agent_id}": "admin",
+    "private-agent-metrics": "admin",
+    "private-system-health": "admin",
+    "private-agent-tasks": "teacher",
+}
+
+
+def seed(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot():
+    return (
+        sorted(User.objects.values_list("username", "is_superuser")),
+        sorted(
+            (u.username, g)
+            for u in User.objects.all()
+            for g in u.groups.values_list("name", flat=True)
+        ),
+        sorted(ChannelPolicy.objects.values_list("channel", "min_role", "is_active")),
+        list(Classroom.objects.values_list("pk", "name")),
+        sorted(Classroom.objects.get(pk=101).students.values_list("username", flat=True)),
+        list(Quiz.objects.values_list("pk", "classroom_id")),
+        list(Agent.objects.values_list("name", flat=True)),
+    )
+
+
+def test_seed_demo_is_complete_and_idempotent():
+    seed()
+    first = snapshot()
+    output = seed()
+    assert snapshot() == first
+    assert "kept" in output
+    users, groups, rules, rooms, enrolled, quizzes, agents = first
+    assert [u for u, _ in users] == ["admin", "student", "student2", "teacher"]
+    assert ("admin", "admin") in groups and ("teacher", "teacher") in groups
+    assert ("student2", "student") in groups
+    assert {c: r for c, r, _ in rules} == EXPECTED_POLICIES
+    assert rooms == [(101, "Classroom 101")] and enrolled == ["student", "student2"]
+    assert quizzes == [(1, 101)] and agents == ["grader"]
+    for name in ("admin", "teacher", "student", "student2"):
+        assert User.objects.get(username=name).check_password("demo1234")
+    # Explicit ids must not break later inserts (PostgreSQL sequences).
+    assert Classroom.objects.create(name="next").pk > 101
+    assert Quiz.objects.create(classroom_id=101, title="next").pk > 1
+
+
+def test_seed_keeps_admin_edits_unless_asked():
+    seed()
+    ChannelPolicy.objects.filter(channel="private-teacher").update(min_role="admin")
+    seed()
+    assert ChannelPolicy.objects.get(channel="private-teacher").min_role == "admin"
+    seed("--reset-policies")
+    assert ChannelPolicy.objects.get(channel="private-teacher").min_role == "teacher"
+
+
+def test_demo_channel_table():
+    seed()
+    users = {u.username: u for u in User.objects.all()}
+    expectations = {
+        "private-admin": {"admin"},
+        "private-teacher": {"admin", "teacher"},
+        "private-student": {"admin", "teacher", "student", "student2"},
+        "presence-classroom-101": {"admin", "teacher", "student", "student2"},
+        "private-agent-1": {"admin"},
+        "private-agent-metrics": {"admin"},
+        "private-system-health": {"admin"},
+        "private-agent-tasks": {"admin", "teacher"},
+        "public-dashboard": set(),
+        "public-notifications": set(),
+        "agent-status": set(),
+        "presence-classroom-102": set(),
+    }
+    for channel, allowed in expectations.items():
+        got = {name for name, user in users.items() if decide(user, channel).allowed}
+        assert got == allowed, channel
+
+
+@pytest.mark.parametrize("url", ["/api/v1/auth/token", "/api/v1/auth/token/"])
+def test_token_endpoint(url):
+    seed()
+    client = APIClient()
+    response = client.post(url, {"username": "teacher", "password": "demo1234"}, format="json")
+    assert response.status_code == 200
+    token = response.json()["token"]
+    assert (
+        client.post(url, {"username": "teacher", "password": "demo1234"}, format="json").json()[
+            "token"
+        ]
+        == token
+    )  # one token per user
+    bad = client.post(url, {"username": "teacher", "password": "nope"}, format="json")
+    assert bad.status_code == 400 and "token" not in bad.json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = form_post(client, socket_id="1.1", channel_name="presence-classroom-101")
+    assert response.status_code == 200
+    assert json.loads(response.json()["channel_data"])["user_info"]["name"] == "Tom Teacher"
+
+
+def test_classroom_authorizer_refuses_odd_ids():
+    seed()
+    admin = User.objects.get(username="admin")
+    assert decide(admin, "presence-classroom-101").allowed
+    for channel in (
+        "presence-classroom-0101",
+        "presence-classroom-0101x",
+        "presence-classroom-1234567890123456789012",
+        "presence-classroom-0",
+        "presence-classroom-@",
+    ):
+        assert not decide(admin, channel).allowed, channel

@@ -1,0 +1,184 @@
+"""Fixtures for the webhook, state and health tests: signed requests and a signal log."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.cache import cache
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
+
+from django_toolbox_realtime import signals
+from django_toolbox_realtime.webhook_verification import sign
+
+WEBHOOK_URL = "/api/v1/pusher/webhook"
+WEBHOOK_SIGNALS = (
+    "channel_occupied",
+    "channel_vacated",
+    "member_added",
+    "member_removed",
+    "client_event",
+    "cache_miss",
+    "subscription_count",
+)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def make_body(events: list[dict[str, Any]], time_ms: int | None = None) -> bytes:
+    return json.dumps(
+        {"time_ms": now_ms() if time_ms is None else time_ms, "events": events}
+    ).encode()
+
+
+def signed_headers(
+    body: bytes, secret: str | None = None, key: str | None = None
+) -> dict[str, str]:
+    return {
+        "HTTP_X_PUSHER_KEY": key if key is not None else django_settings.TEST_KEY,
+        "HTTP_X_PUSHER_SIGNATURE": sign(body, secret or django_settings.TEST_SECRET),
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def post_webhook(client: Any) -> Callable[..., Any]:
+    """post_webhook(events | bytes, time_ms=None, secret=None, key=None, headers=None)."""
+
+    def post(
+        events: list[dict[str, Any]] | bytes,
+        *,
+        time_ms: int | None = None,
+        secret: str | None = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        body = events if isinstance(events, bytes) else make_body(events, time_ms)
+        hdrs = signed_headers(body, secret, key) if headers is None else headers
+        return client.post(WEBHOOK_URL, data=body, content_type="application/json", **hdrs)
+
+    return post
+
+
+class SignalLog:
+    """Every webhook signal received, as (signal name, kwargs), thread-safe."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._receivers: list[tuple[Any, Any]] = []
+
+    def connect(self) -> None:
+        for name in WEBHOOK_SIGNALS:
+            signal = getattr(signals, name)
+
+            def receiver(sender: Any, _name: str = name, **kwargs: Any) -> None:
+                kwargs.pop("signal", None)
+                with self._lock:
+                    self.calls.append((_name, kwargs))
+
+            signal.connect(receiver, weak=False)
+            self._receivers.append((signal, receiver))
+
+    def disconnect(self) -> None:
+        for signal, receiver in self._receivers:
+            signal.disconnect(receiver)
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return [n for n, _ in self.calls]
+
+    def of(self, name: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [k for n, k in self.calls if n == name]
+
+
+@pytest.fixture
+def signal_log() -> Iterator[SignalLog]:
+    log = SignalLog()
+    log.connect()
+    yield log
+    log.disconnect()
+
+
+def presence_auth(
+    socket_id: str,
+    channel: str,
+    user_id: str,
+    key: str,
+    secret: str,
+    user_info: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """(auth, channel_data) for a presence subscription, computed as PROTOCOL.md says
+    (independent of the app's own auth view)."""
+    import hashlib
+    import hmac
+
+    channel_data = json.dumps({"user_id": user_id, "user_info": user_info or {}})
+    digest = hmac.new(
+        secret.encode(), f"{socket_id}:{channel}:{channel_data}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"{key}:{digest}", channel_data
+
+
+def join_presence(ws: Any, channel: str, user_id: str, server: Any) -> dict[str, Any]:
+    """Subscribe the connected ``ws`` client to ``channel`` as ``user_id``."""
+    auth, channel_data = presence_auth(ws.socket_id, channel, user_id, server.key, server.secret)
+    answer = ws.subscribe(channel, auth=auth, channel_data=channel_data)
+    assert answer["event"] == "pusher_internal:subscription_succeeded", answer
+    return answer
+
+
+class _SerialLiveServerThread(LiveServerThread):
+    """Serves one request at a time.
+
+    With in-memory SQLite the test's database connection is shared with the
+    server thread; Django's threaded live server would run concurrent webhooks
+    on that one connection, interleaving their transactions (a test artefact: a
+    real deployment gives each request its own connection). Other databases keep
+    the threaded server, so concurrent webhooks really race there.
+    """
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        return WSGIServer(
+            (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
+        )
+
+
+@pytest.fixture(scope="module")
+def webhook_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
+    """A live Django server for soketi's webhooks; yields its base URL (127.0.0.1)."""
+    from django.db import connections
+
+    shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    thread_class = _SerialLiveServerThread if shared else LiveServerThread
+    with django_db_blocker.unblock():
+        thread = thread_class("127.0.0.1", StaticFilesHandler, connections_override=shared)
+        thread.daemon = True
+        for conn in shared.values():
+            conn.inc_thread_sharing()
+        thread.start()
+        thread.is_ready.wait()
+        if thread.error:
+            raise thread.error
+    try:
+        yield f"http://127.0.0.1:{thread.port}"
+    finally:
+        thread.terminate()
+        for conn in shared.values():
+            conn.dec_thread_sharing()

@@ -1,0 +1,265 @@
+"""State kept from webhooks: transitions, signals, ordering, grace period, pruning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from django_toolbox_realtime import signals, state, webhook_log
+from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
+from tests.webhooks.conftest import now_ms
+
+pytestmark = pytest.mark.django_db
+
+CH = "presence-classroom-101"
+
+
+def occupied(ch: str = CH) -> dict[str, Any]:
+    return {"name": "channel_occupied", "channel": ch}
+
+
+def vacated(ch: str = CH) -> dict[str, Any]:
+    return {"name": "channel_vacated", "channel": ch}
+
+
+def added(user: str, ch: str = CH) -> dict[str, Any]:
+    return {"name": "member_added", "channel": ch, "user_id": user}
+
+
+def removed(user: str, ch: str = CH) -> dict[str, Any]:
+    return {"name": "member_removed", "channel": ch, "user_id": user}
+
+
+def test_join_and_leave_store_state_and_send_signals(post_webhook: Any, signal_log: Any) -> None:
+    t = now_ms()
+    assert post_webhook([occupied(), added("1"), added("2")], time_ms=t).status_code == 200
+    assert state.active_channels() == [CH]
+    assert state.online_users(CH) == ["1", "2"]
+    row = ChannelState.objects.get(name=CH)
+    assert row.occupied and row.occupied_since is not None and row.last_time_ms == t
+    assert signal_log.names() == ["channel_occupied", "member_added", "member_added"]
+    kwargs = signal_log.of("member_added")[0]
+    assert kwargs["channel"] == CH and kwargs["user_id"] == "1" and kwargs["time_ms"] == t
+    assert kwargs["event"]["name"] == "member_added" and kwargs["reason"] == "webhook"
+
+    assert post_webhook([removed("1")], time_ms=t + 10).status_code == 200
+    assert state.online_users(CH) == ["2"]
+    assert post_webhook([removed("2"), vacated()], time_ms=t + 20).status_code == 200
+    assert state.online_users(CH) == [] and state.active_channels() == []
+    assert signal_log.names()[3:] == ["member_removed", "member_removed", "channel_vacated"]
+    assert ChannelState.objects.get(name=CH).vacated_at is not None
+
+
+def test_signals_are_sent_after_the_state_is_stored(post_webhook: Any) -> None:
+    seen: list[Any] = []
+
+    def receiver(sender: Any, channel: str, user_id: str, **kwargs: Any) -> None:
+        seen.append((user_id, state.online_users(channel)))
+
+    signals.member_added.connect(receiver)
+    try:
+        post_webhook([added("5")])
+    finally:
+        signals.member_added.disconnect(receiver)
+    assert seen == [("5", ["5"])]
+
+
+def test_a_failing_receiver_is_logged_and_the_webhook_still_succeeds(
+    post_webhook: Any, signal_log: Any, caplog: Any
+) -> None:
+    def broken(sender: Any, **kwargs: Any) -> None:
+        raise RuntimeError("receiver bug")
+
+    signals.channel_occupied.connect(broken)
+    try:
+        response = post_webhook([occupied(), added("1")])
+    finally:
+        signals.channel_occupied.disconnect(broken)
+    assert response.status_code == 200
+    assert state.online_users(CH) == ["1"]
+    assert signal_log.names() == ["channel_occupied", "member_added"]  # others still ran
+    assert "receiver bug" in caplog.text
+
+
+def test_older_webhook_never_overwrites_newer_state(post_webhook: Any, signal_log: Any) -> None:
+    t = now_ms()
+    post_webhook([added("1")], time_ms=t)
+    post_webhook([removed("1")], time_ms=t + 1000)
+    # A delayed member_added from before the removal arrives last.
+    late = post_webhook([added("1")], time_ms=t + 500)
+    assert late.status_code == 200 and late.json()["stale"] == 1
+    assert state.online_users(CH) == []
+    assert signal_log.names() == ["member_added", "member_removed"]
+    assert "older than the stored state" in WebhookDelivery.objects.order_by("-pk")[0].detail
+
+    post_webhook([occupied()], time_ms=t + 2000)
+    post_webhook([vacated()], time_ms=t + 1500)
+    assert state.active_channels() == [CH]
+
+
+def test_removal_arriving_before_its_addition(post_webhook: Any, signal_log: Any) -> None:
+    # soketi sends member_added and member_removed as separate, parallel requests.
+    t = now_ms()
+    post_webhook([removed("1")], time_ms=t + 10)
+    post_webhook([added("1")], time_ms=t)
+    assert state.online_users(CH) == []
+    assert signal_log.names() == ["member_removed"]
+
+
+def test_repeated_events_send_one_signal_per_transition(post_webhook: Any, signal_log: Any) -> None:
+    t = now_ms()
+    post_webhook([occupied(), added("1")], time_ms=t)
+    post_webhook([occupied(), added("1")], time_ms=t + 1)  # different body, same facts
+    assert signal_log.names() == ["channel_occupied", "member_added"]
+    post_webhook([removed("1"), vacated()], time_ms=t + 2)
+    post_webhook([removed("1"), vacated()], time_ms=t + 3)
+    assert signal_log.names()[2:] == ["member_removed", "channel_vacated"]
+
+
+def test_vacated_channel_ends_presence_of_members_whose_removal_was_lost(
+    post_webhook: Any, signal_log: Any
+) -> None:
+    t = now_ms()
+    post_webhook([occupied(), added("1"), added("2"), added("3", "presence-other")], time_ms=t)
+    post_webhook([vacated()], time_ms=t + 5)
+    assert state.online_users(CH) == []
+    assert state.online_users("presence-other") == ["3"]
+    removals = signal_log.of("member_removed")
+    assert sorted(k["user_id"] for k in removals) == ["1", "2"]
+    assert {k["reason"] for k in removals} == {"channel_vacated"}
+    # The real member_removed arriving afterwards changes nothing and signals nothing.
+    post_webhook([removed("1")], time_ms=t + 5)
+    assert len(signal_log.of("member_removed")) == 2
+
+
+def test_other_events_send_their_signals(post_webhook: Any, signal_log: Any) -> None:
+    t = now_ms()
+    post_webhook(
+        [
+            {
+                "name": "client_event",
+                "channel": CH,
+                "event": "client-typing",
+                "data": '{"x":1}',
+                "socket_id": "1.2",
+                "user_id": "7",
+            },
+            {"name": "cache_miss", "channel": "private-cache-x"},
+            {"name": "subscription_count", "channel": "public-dashboard", "subscription_count": 4},
+        ],
+        time_ms=t,
+    )
+    client_event = signal_log.of("client_event")[0]
+    assert client_event["event_name"] == "client-typing" and client_event["user_id"] == "7"
+    assert client_event["socket_id"] == "1.2" and client_event["data"] == '{"x":1}'
+    assert signal_log.of("cache_miss")[0]["channel"] == "private-cache-x"
+    assert signal_log.of("subscription_count")[0]["subscription_count"] == 4
+    assert ChannelState.objects.get(name="public-dashboard").subscription_count == 4
+
+
+def test_numeric_user_ids_are_stored_as_strings(post_webhook: Any) -> None:
+    assert post_webhook([{"name": "member_added", "channel": CH, "user_id": 42}]).status_code == 200
+    assert state.online_users(CH) == ["42"]
+
+
+def test_connected_user_count_is_distinct_users(post_webhook: Any) -> None:
+    post_webhook([added("1"), added("2"), added("1", "presence-b"), added("3", "presence-b")])
+    assert state.connected_user_count() == 3
+    assert state.connected_user_count(["presence-b"]) == 2
+
+
+# --- grace period -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def grace(settings: Any) -> int:
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "PRESENCE_GRACE_SECONDS": 5}
+    return 5
+
+
+def test_grace_period_page_reload_does_not_flap(
+    grace: int, post_webhook: Any, signal_log: Any
+) -> None:
+    t = now_ms()
+    post_webhook([occupied(), added("1")], time_ms=t)
+    post_webhook([removed("1"), vacated()], time_ms=t + 100)
+    # Within the grace period the user is still online, the channel still active.
+    assert state.online_users(CH) == ["1"] and state.active_channels() == [CH]
+    assert PresenceMember.objects.get().leaving_at is not None
+    post_webhook([occupied(), added("1")], time_ms=t + 900)  # the reloaded page joins
+    assert PresenceMember.objects.get().leaving_at is None
+    assert ChannelState.objects.get().vacating_at is None
+    assert signal_log.names() == ["channel_occupied", "member_added"]
+
+
+def test_grace_period_leave_takes_effect_once_it_has_passed(
+    grace: int, post_webhook: Any, signal_log: Any
+) -> None:
+    t = now_ms()
+    post_webhook([occupied(), added("1"), added("2")], time_ms=t - 20_000)
+    post_webhook([removed("1"), vacated()], time_ms=t - 10_000)  # 10 s ago: late delivery
+    assert state.online_users(CH) == [] and state.active_channels() == []
+    assert signal_log.names()[3:] == ["member_removed", "channel_vacated", "member_removed"]
+
+    post_webhook([occupied(), added("3")], time_ms=t)
+    post_webhook([removed("3")], time_ms=t + 1)
+    assert state.online_users(CH) == ["3"]  # pending
+    assert signal_log.names()[-1] == "member_added"
+    # Later (the grace period has passed), the next webhook or realtime_sync settles it.
+    changes = state.settle(now=timezone.now() + dt.timedelta(seconds=grace + 1))
+    assert [(c.signal, c.kwargs["user_id"], c.kwargs["reason"]) for c in changes] == [
+        (signals.member_removed, "3", "grace_expired")
+    ]
+    assert PresenceMember.objects.get(user_id="3").left_at is not None
+
+
+def test_grace_expired_leaves_are_not_reported_online_before_settling(
+    grace: int, post_webhook: Any
+) -> None:
+    t = now_ms()
+    post_webhook([added("1")], time_ms=t)
+    post_webhook([removed("1")], time_ms=t + 1)
+    assert state.online_users(CH) == ["1"]
+    PresenceMember.objects.update(leaving_at=timezone.now() - dt.timedelta(seconds=grace + 1))
+    assert state.online_users(CH) == []
+
+
+# --- delivery log and pruning -----------------------------------------------------------------
+
+
+def test_delivery_log_is_bounded_but_keeps_replayable_digests(
+    post_webhook: Any, settings: Any, client: Any
+) -> None:
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "WEBHOOK_DELIVERY_LOG_SIZE": 5}
+    for i in range(40):
+        client.post("/api/v1/pusher/webhook", data=b"{}", content_type="application/json")
+    t = now_ms()
+    for i in range(20):
+        post_webhook([{"name": "cache_miss", "channel": f"private-cache-{i}"}], time_ms=t + i)
+    webhook_log.prune()
+    assert WebhookDelivery.objects.filter(outcome="rejected").count() == 0
+    # Accepted bodies within the tolerance are kept whatever the size: they stop replays.
+    assert WebhookDelivery.objects.filter(outcome="accepted").count() == 20
+    webhook_log.prune(now_ms=t + 400_000)
+    assert WebhookDelivery.objects.count() <= 5
+
+
+def test_prune_removes_only_ended_rows_older_than_the_tolerance(post_webhook: Any) -> None:
+    t = now_ms()
+    post_webhook([occupied("presence-old"), added("1", "presence-old")], time_ms=t)
+    post_webhook([vacated("presence-old"), occupied()], time_ms=t + 1)
+    assert ChannelState.objects.count() == 2 and PresenceMember.objects.count() == 1
+    assert state.prune(now_ms=t + 10_000) == 0  # still within the ordering window
+    assert state.prune(now_ms=t + 24 * 3600_000) == 2
+    assert list(ChannelState.objects.values_list("name", flat=True)) == [CH]
+
+
+def test_public_api_names(post_webhook: Any) -> None:
+    from django_toolbox_realtime import active_channels, online_users
+
+    post_webhook([occupied(), added("1")])
+    assert online_users(CH) == ["1"] and active_channels() == [CH]
+    assert active_channels(prefix="private-") == []
