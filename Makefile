@@ -34,7 +34,7 @@ test: install
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy django_toolbox_realtime
+	$(VENV)/bin/mypy django_toolbox_realtime example_project
 
 bench: install
 	$(PY) -m benchmarks $(BENCH_ARGS)

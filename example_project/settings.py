@@ -67,6 +67,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+# The demo dashboard loads pusher-js from the npm package that `make demo` installs.
+STATICFILES_DIRS = [
+    p for p in [BASE_DIR / "node_modules" / "pusher-js" / "dist" / "web"] if p.exists()
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -25,7 +25,7 @@ export SOKETI_CLUSTER_HOST=${SOKETI_CLUSTER_HOST:-127.0.0.1}
 export SOKETI_CLUSTER_UNICAST_ADDRESSES=${SOKETI_CLUSTER_UNICAST_ADDRESSES:-127.0.0.1}
 export SOKETI_CLUSTER_PORT=${SOKETI_CLUSTER_PORT:-$((SOKETI_PORT + 5000))}
 export SOKETI_METRICS_SERVER_PORT=${SOKETI_METRICS_SERVER_PORT:-$((SOKETI_PORT + 3600))}
-export SOKETI_DEFAULT_APP_WEBHOOKS=${SOKETI_DEFAULT_APP_WEBHOOKS:-"[{\"url\":\"${WEBHOOK_URL}\",\"event_types\":[\"channel_occupied\",\"channel_vacated\",\"member_added\",\"member_removed\",\"client_event\",\"cache_miss\"]}]"}
+export SOKETI_DEFAULT_APP_WEBHOOKS=${SOKETI_DEFAULT_APP_WEBHOOKS:-"[{\"url\":\"${WEBHOOK_URL}\",\"event_types\":[\"channel_occupied\",\"channel_vacated\",\"member_added\",\"member_removed\",\"cache_miss\"]}]"}
 # Django talks to this soketi.
 export PUSHER_HOST=${PUSHER_HOST:-127.0.0.1} PUSHER_PORT="$SOKETI_PORT" PUSHER_SSL=${PUSHER_SSL:-false}
 export PUSHER_APP_ID="$APP_ID" PUSHER_KEY="$APP_KEY" PUSHER_SECRET="$APP_SECRET"

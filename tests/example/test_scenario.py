@@ -1,0 +1,152 @@
+"""The example project's pinned endpoints and pages (DESIGN.md), on the demo data."""
+
+import pytest
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from example_project.classroom.models import Agent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(db):
+    call_command("seed_demo", verbosity=0)
+
+
+def bearer(username):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.get(username=username)
+    return {"HTTP_AUTHORIZATION": f"Bearer {Token.objects.get_or_create(user=user)[0].key}"}, user
+
+
+def test_token_endpoint(client, demo):
+    response = client.post("/api/v1/auth/token", {"username": "teacher", "password": "demo1234"})
+    assert response.status_code == 200 and len(response.json()["token"]) == 40
+    bad = client.post("/api/v1/auth/token", {"username": "teacher", "password": "nope"})
+    assert bad.status_code == 400 and "token" not in bad.json()
+
+
+def test_quiz_submission_scores_and_notifies(client, demo, realtime_outbox):
+    headers, student = bearer("student")
+    response = client.post(
+        "/api/v1/quiz/1/submit",
+        {"answers": ["4", "paris", "wrong"]},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 200
+    assert response.json() == {"quiz_id": 1, "score": 2, "total": 3}
+    realtime_outbox.assert_sent(
+        "private-teacher",
+        "quiz-submitted",
+        {"quiz_id": 1, "score": 2, "student": "Sam Student"},
+        count=1,
+    )
+    realtime_outbox.assert_sent(
+        f"#server-to-user-{student.pk}", "quiz-result", {"score": 2, "total": 3}, count=1
+    )
+
+
+@pytest.mark.parametrize("username, status", [("teacher", 403), ("admin", 403)])
+def test_only_students_submit(client, demo, realtime_outbox, username, status):
+    headers, _ = bearer(username)
+    assert client.post("/api/v1/quiz/1/submit", {}, **headers).status_code == status
+    assert client.post("/api/v1/quiz/1/submit", {}).status_code == 403  # anonymous
+    assert len(realtime_outbox) == 0
+
+
+def test_unknown_quiz_is_404(client, demo):
+    headers, _ = bearer("student")
+    assert client.post("/api/v1/quiz/999/submit", {}, **headers).status_code == 404
+
+
+def test_quiz_submission_succeeds_when_delivery_fails(client, demo, settings):
+    # Nothing listens on the configured port: the student's request must still succeed.
+    settings.TOOLBOX_REALTIME = {
+        **settings.TOOLBOX_REALTIME,
+        "TIMEOUT": 0.5,
+        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+    }
+    headers, _ = bearer("student")
+    response = client.post(
+        "/api/v1/quiz/1/submit", {"answers": ["4"]}, content_type="application/json", **headers
+    )
+    assert response.status_code == 200 and response.json()["score"] == 1
+
+
+def test_agent_status_broadcasts_public_and_private(client, demo, realtime_outbox):
+    headers, _ = bearer("admin")
+    agent = Agent.objects.get(name="grader")
+    response = client.post(
+        "/api/v1/agents/grader/status",
+        {"status": "busy"},
+        content_type="application/json",
+        **headers,
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "busy" and len(body["events"]) == 2 and body["delivered"]
+    realtime_outbox.assert_sent("agent-status", "agent.busy", {"agent": "grader", "status": "busy"})
+    realtime_outbox.assert_sent(
+        f"private-agent-{agent.pk}", "agent.busy", {"id": agent.pk, "by": "admin"}
+    )
+    agent.refresh_from_db()
+    assert agent.status == "busy"
+
+
+def test_agent_status_rules(client, demo, realtime_outbox):
+    admin, _ = bearer("admin")
+    teacher, _ = bearer("teacher")
+    bad = client.post(
+        "/api/v1/agents/grader/status",
+        {"status": "sleepy"},
+        content_type="application/json",
+        **admin,
+    )
+    assert bad.status_code == 400 and "idle" in bad.json()["detail"]
+    assert (
+        client.post(
+            "/api/v1/agents/grader/status",
+            {"status": "busy"},
+            content_type="application/json",
+            **teacher,
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/api/v1/agents/nobody/status",
+            {"status": "busy"},
+            content_type="application/json",
+            **admin,
+        ).status_code
+        == 404
+    )
+    assert len(realtime_outbox) == 0
+
+
+def test_dashboard_requires_login_and_lists_role_channels(client, demo, settings):
+    assert client.get("/")["Location"].startswith("/accounts/login/")
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.login(username="student", password="demo1234")
+    page = client.get("/").content.decode()
+    assert "presence-classroom-101" in page and "private-student" in page
+    assert "private-admin" not in page and "private-teacher" not in page
+    assert settings.TOOLBOX_REALTIME["SECRET"] not in page
+    assert settings.TOOLBOX_REALTIME["KEY"] in page
+
+
+def test_admin_dashboard_lists_admin_and_agent_channels(client, demo):
+    assert client.login(username="admin", password="demo1234")
+    page = client.get("/").content.decode()
+    agent = Agent.objects.get(name="grader")
+    for channel in (
+        "private-admin",
+        "private-teacher",
+        "private-system-health",
+        f"private-agent-{agent.pk}",
+        "presence-classroom-101",
+    ):
+        assert channel in page
