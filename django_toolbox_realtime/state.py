@@ -17,12 +17,14 @@ Rules every writer follows (see docs/webhooks-and-health.md):
 * Grace period (``PRESENCE_GRACE_SECONDS``): a leave is first marked pending
   (``leaving_at`` / ``vacating_at``) and takes effect once the period has passed;
   a join within it cancels the leave and sends nothing.
-* Concurrency: the rows a body touches are locked (``select_for_update``) in name
-  order inside one transaction; new rows racing with another process raise an
-  IntegrityError and the whole body is re-applied (bounded retries).
+* Concurrency: the rows a body touches are locked (``SELECT ... FOR UPDATE``) in
+  key order inside one transaction; new rows are inserted skipping existing keys,
+  and one that another process created meanwhile raises ``RowConflict`` (an
+  IntegrityError): the transaction is rolled back and the body applied again
+  (bounded retries).
 
-Internals: ``state_rows`` (the locked batch of rows a write touches) and
-``state_transitions`` (what each event does to it).
+Internals: ``state_transitions`` (one write: the batch of rows it touches and
+what each event does to them) and ``state_rows`` (the rows and their SQL).
 """
 
 from __future__ import annotations
@@ -39,11 +41,26 @@ from django.utils import timezone
 from . import signals
 from .conf import realtime_settings
 from .models import ChannelState, PresenceMember
-from .state_rows import Batch, Change, cutoff, datetime_of, grace_enabled, run, send_changes
-from .state_transitions import apply_one, join, leave, occupy, settle_expired, vacate
+from .state_rows import RowConflict, delete_ended
+from .state_transitions import (
+    Batch,
+    Change,
+    apply,
+    apply_one,
+    cutoff,
+    datetime_of,
+    join,
+    leave,
+    occupy,
+    run,
+    send_changes,
+    settle_expired,
+    vacate,
+)
 
 __all__ = [
     "Change",
+    "RowConflict",
     "SyncReport",
     "active_channels",
     "apply_events",
@@ -101,38 +118,40 @@ def connected_user_count(channels: Iterable[str] | None = None) -> int:
 
 
 def apply_events(
-    events: list[dict[str, Any]], time_ms: int, *, now: dt.datetime | None = None
+    events: list[dict[str, Any]],
+    time_ms: int,
+    *,
+    now: dt.datetime | None = None,
+    cursor: Any = None,
 ) -> tuple[list[Change], int]:
     """Apply validated webhook events (one body) in order.
 
     Returns the changes (signals to send after commit) and how many events were
-    skipped as older than the stored state.
+    skipped as older than the stored state. Given a ``cursor`` (the webhook
+    view's), the events are applied through it in the transaction it is in, with
+    no savepoint: a conflict raises :class:`RowConflict` and the caller retries
+    its whole transaction. Otherwise they are applied in their own transaction
+    (a savepoint when nested), retried on conflict.
     """
     stale = [0]
     at = datetime_of(time_ms)
+    occupancy = ("channel_occupied", "channel_vacated", "subscription_count")
+    membership = ("member_added", "member_removed")
+    channels = [ev["channel"] for ev in events if ev["name"] in occupancy]
+    members = [(ev["channel"], ev["user_id"]) for ev in events if ev["name"] in membership]
+    vacated = [ev["channel"] for ev in events if ev["name"] == "channel_vacated"]
 
     def work(b: Batch) -> None:
         stale[0] = 0
-        if grace_enabled():
+        if b.grace_seconds > 0:
             settle_expired(b)
-        b.load(
-            [
-                ev["channel"]
-                for ev in events
-                if ev["name"] in ("channel_occupied", "channel_vacated", "subscription_count")
-            ],
-            [
-                (ev["channel"], ev["user_id"])
-                for ev in events
-                if ev["name"] in ("member_added", "member_removed")
-            ],
-            [ev["channel"] for ev in events if ev["name"] == "channel_vacated"],
-        )
+        b.load(channels, members, vacated)
         for ev in events:
             if not apply_one(b, ev, time_ms, at):
                 stale[0] += 1
 
-    changes = run(work, now or timezone.now())
+    now = now or timezone.now()
+    changes = run(work, now) if cursor is None else apply(work, now, cursor)
     return changes, stale[0]
 
 
@@ -234,9 +253,5 @@ def prune(now_ms: int | None = None) -> int:
     Returns how many rows were deleted.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    cutoff = now_ms - int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000) - 60_000
-    members, _ = PresenceMember.objects.filter(
-        left_at__isnull=False, last_time_ms__lt=cutoff
-    ).delete()
-    channels, _ = ChannelState.objects.filter(occupied=False, last_time_ms__lt=cutoff).delete()
-    return members + channels
+    limit = now_ms - int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000) - 60_000
+    return delete_ended(limit)

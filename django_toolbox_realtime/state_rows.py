@@ -1,251 +1,358 @@
-"""Internal: the rows one state write touches, locked and written in bulk.
+"""Internal: state rows as plain objects, and the SQL that locks, reads and writes
+them.
 
-Used by :mod:`django_toolbox_realtime.state`; not a public API.
+Used by :mod:`django_toolbox_realtime.state_transitions`; not a public API. This
+is the hot path of every webhook: building model instances and compiling ORM
+queries cost several times more than the database takes to run the few
+statements a webhook needs, so statements are compiled once per shape and run
+through the connection's cursor (``connection.cursor()``: Django's error
+translation, instrumentation and query logging still apply).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
 
-from django.db import IntegrityError, OperationalError, connections, router, transaction
+from django.db import IntegrityError, connections, router
 from django.db.models import Model
-from django.dispatch import Signal
-from django.utils import timezone
+from django.db.models.constants import OnConflict
 
-from .conf import realtime_settings
 from .models import ChannelState, PresenceMember
 
-logger = logging.getLogger("django_toolbox_realtime.state")
-
-CHANNEL_FIELDS = [
-    "occupied",
-    "occupied_since",
-    "vacated_at",
-    "vacating_at",
-    "subscription_count",
-    "last_event_at",
-    "last_time_ms",
-]
-MEMBER_FIELDS = ["joined_at", "leaving_at", "left_at", "last_time_ms"]
-ATTEMPTS = 3
-M = TypeVar("M", bound=Model)
+#: Most rows in one INSERT statement.
+INSERT_ROWS = 500
 
 
-def cutoff(now: dt.datetime | None = None) -> dt.datetime:
-    """Pending leaves older than this have taken effect."""
-    now = now or timezone.now()
-    return now - dt.timedelta(seconds=float(realtime_settings.PRESENCE_GRACE_SECONDS))
+class RowConflict(IntegrityError):
+    """A row this write meant to create was created meanwhile by another process."""
 
 
-def grace_enabled() -> bool:
-    # Pending leaves exist only when a grace period is (or was) configured.
-    return float(realtime_settings.PRESENCE_GRACE_SECONDS) > 0
+# --- rows --------------------------------------------------------------------------------
 
 
-@dataclass
-class Change:
-    """A signal to send once the state it describes is stored."""
+class Row:
+    """A row as plain attributes; ``pk`` is None until it is stored.
 
-    signal: Signal
-    kwargs: dict[str, Any]
+    A row loaded from the database carries only the columns the transitions read
+    (``READ``, remembered in ``loaded``, so that only changed ones are written
+    back); the ``WRITE_ONLY`` columns are written when assigned, and reading one
+    before assigning it raises AttributeError, on purpose. A new row has them all.
+    """
+
+    __slots__ = ("pk", "loaded")
+    KIND: ClassVar[str]  # the key of the class in ROWS (compiled SQL is cached by it)
+    MODEL: ClassVar[type[Model]]
+    KEY: ClassVar[tuple[str, ...]]
+    READ: ClassVar[tuple[str, ...]]
+    WRITE_ONLY: ClassVar[tuple[str, ...]]
+
+    pk: int | None
+    loaded: tuple[Any, ...]
+
+    @classmethod
+    def from_db(cls, record: Sequence[Any], tz: dt.tzinfo | None) -> Row:
+        """The row from a record of ``pk``, ``KEY`` and ``READ`` columns."""
+        raise NotImplementedError
+
+    @property
+    def new(self) -> bool:
+        return self.pk is None
+
+    def changed(self) -> tuple[str, ...]:
+        """The columns to write back (of a loaded row)."""
+        names = [
+            name
+            for name, old in zip(self.READ, self.loaded, strict=True)
+            if getattr(self, name) != old
+        ]
+        names += [name for name in self.WRITE_ONLY if hasattr(self, name)]
+        return tuple(names)
 
 
-def send_changes(changes: Iterable[Change], sender: Any) -> None:
-    """Send each change's signal with ``send_robust``; log receivers that fail."""
-    for change in changes:
-        for receiver, result in change.signal.send_robust(sender=sender, **change.kwargs):
-            if isinstance(result, Exception):
-                logger.error(
-                    "A receiver of a realtime signal failed: %r",
-                    receiver,
-                    exc_info=(type(result), result, result.__traceback__),
-                )
+class ChannelRow(Row):
+    """A ``ChannelState`` row."""
 
+    __slots__ = (
+        "name",
+        "occupied",
+        "vacating_at",
+        "last_time_ms",
+        "occupied_since",
+        "vacated_at",
+        "subscription_count",
+        "last_event_at",
+    )
+    KIND = "channel"
+    MODEL = ChannelState
+    KEY = ("name",)
+    READ = ("occupied", "vacating_at", "last_time_ms")
+    WRITE_ONLY = ("occupied_since", "vacated_at", "subscription_count", "last_event_at")
 
-def datetime_of(time_ms: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(time_ms / 1000, tz=dt.timezone.utc)
+    def __init__(self, name: str) -> None:  # a new row, with the model's defaults
+        self.pk = None
+        self.loaded = ()
+        self.name = name
+        self.occupied = False
+        self.vacating_at: dt.datetime | None = None
+        self.last_time_ms = 0
+        self.occupied_since: dt.datetime | None = None
+        self.vacated_at: dt.datetime | None = None
+        self.subscription_count: int | None = None
+        self.last_event_at: dt.datetime | None = None
 
-
-# --- the batch ---------------------------------------------------------------------------
-
-
-@dataclass
-class Batch:
-    """The rows one write touches, loaded (and locked) once, changed in memory,
-    written back by :meth:`save`; ``changes`` are the signals to send after commit."""
-
-    now: dt.datetime
-    final: bool = False  # ignore the grace period (reconciliation is authoritative)
-    channels: dict[str, ChannelState] = field(default_factory=dict)
-    members: dict[tuple[str, str], PresenceMember] = field(default_factory=dict)
-    dirty_channels: set[str] = field(default_factory=set)
-    dirty_members: set[tuple[str, str]] = field(default_factory=set)
-    changes: list[Change] = field(default_factory=list)
-    whole_channels: set[str] = field(default_factory=set)  # present members all loaded
-
-    def grace_pending(self, at: dt.datetime) -> bool:
-        """True while a leave at ``at`` is still within the grace period."""
-        return not self.final and grace_enabled() and at > cutoff(self.now)
-
-    def load(
-        self,
-        channels: Iterable[str],
-        members: Iterable[tuple[str, str]],
-        member_channels: Iterable[str] = (),
-    ) -> None:
-        """Lock and load channel rows, member rows, and the present members of
-        ``member_channels`` (channels about to be vacated), each in key order."""
-        names = sorted(set(channels) - set(self.channels))
-        if names:
-            for row in locked(ChannelState, [("name", names)], ["name"]):
-                self.channels.setdefault(row.name, row)
-        wanted = set(members) - set(self.members)
-        whole = sorted(set(member_channels) - self.whole_channels)
-        if wanted or whole:
-            parts: list[tuple[str, Any]] = []
-            if whole:
-                parts.append(("present_on", whole))
-            if wanted:
-                parts.append(
-                    ("pairs", (sorted({c for c, _ in wanted}), sorted({u for _, u in wanted})))
-                )
-            for m in locked(PresenceMember, parts, ["channel", "user_id"]):
-                self.members.setdefault((m.channel, m.user_id), m)
-            self.whole_channels.update(whole)
-
-    def channel(self, name: str) -> ChannelState:
-        row = self.channels.get(name)
-        if row is None:
-            row = self.channels[name] = ChannelState(name=name)
-        self.dirty_channels.add(name)
+    @classmethod
+    def from_db(cls, record: Sequence[Any], tz: dt.tzinfo | None) -> ChannelRow:
+        row = cls.__new__(cls)
+        row.pk, row.name, occupied, vacating_at, row.last_time_ms = record
+        row.occupied = bool(occupied)
+        row.vacating_at = _aware(vacating_at, tz)
+        row.loaded = (row.occupied, row.vacating_at, row.last_time_ms)
         return row
 
-    def member(self, channel: str, user_id: str) -> PresenceMember:
-        row = self.members.get((channel, user_id))
-        if row is None:
-            row = PresenceMember(channel=channel, user_id=user_id, joined_at=self.now)
-            self.members[(channel, user_id)] = row
-        self.dirty_members.add((channel, user_id))
+
+class MemberRow(Row):
+    """A ``PresenceMember`` row."""
+
+    __slots__ = ("channel", "user_id", "leaving_at", "left_at", "last_time_ms", "joined_at")
+    KIND = "member"
+    MODEL = PresenceMember
+    KEY = ("channel", "user_id")
+    READ = ("leaving_at", "left_at", "last_time_ms")
+    WRITE_ONLY = ("joined_at",)
+
+    def __init__(self, channel: str, user_id: str, joined_at: dt.datetime) -> None:
+        self.pk = None
+        self.loaded = ()
+        self.channel = channel
+        self.user_id = user_id
+        self.leaving_at: dt.datetime | None = None
+        self.left_at: dt.datetime | None = None
+        self.last_time_ms = 0
+        self.joined_at = joined_at
+
+    @classmethod
+    def from_db(cls, record: Sequence[Any], tz: dt.tzinfo | None) -> MemberRow:
+        row = cls.__new__(cls)
+        row.pk, row.channel, row.user_id, leaving_at, left_at, row.last_time_ms = record
+        row.leaving_at, row.left_at = _aware(leaving_at, tz), _aware(left_at, tz)
+        row.loaded = (row.leaving_at, row.left_at, row.last_time_ms)
         return row
 
-    def present_members(self, channel: str) -> list[PresenceMember]:
-        """The members of ``channel`` not gone, as this batch sees them (locked)."""
-        self.load([], [], [channel])
-        return [
-            m for (c, _), m in sorted(self.members.items()) if c == channel and m.left_at is None
-        ]
 
-    def emit(self, signal: Signal, **kwargs: Any) -> None:
-        self.changes.append(Change(signal, kwargs))
-
-    def save(self) -> None:
-        new_c = [
-            self.channels[n] for n in sorted(self.dirty_channels) if self.channels[n]._state.adding
-        ]
-        old_c = [
-            self.channels[n]
-            for n in sorted(self.dirty_channels)
-            if not self.channels[n]._state.adding
-        ]
-        new_m = [
-            self.members[k] for k in sorted(self.dirty_members) if self.members[k]._state.adding
-        ]
-        old_m = [
-            self.members[k] for k in sorted(self.dirty_members) if not self.members[k]._state.adding
-        ]
-        if old_c:
-            update_rows(ChannelState, old_c, CHANNEL_FIELDS)
-        if old_m:
-            update_rows(PresenceMember, old_m, MEMBER_FIELDS)
-        # A new row another process inserted meanwhile raises IntegrityError here:
-        # the caller rolls back and applies everything again, now finding that row.
-        if new_c:
-            ChannelState.objects.bulk_create(new_c)
-        if new_m:
-            PresenceMember.objects.bulk_create(new_m)
+ROWS: dict[str, type[Row]] = {"channel": ChannelRow, "member": MemberRow}
 
 
-def column(model: type[Model], name: str) -> str:
-    field: Any = model._meta.pk if name == "pk" else model._meta.get_field(name)
+def _aware(value: Any, tz: dt.tzinfo | None) -> Any:
+    # Backends without time zone support return naive datetimes in the connection's
+    # time zone: what the ORM's converters would make aware.
+    if value is not None and tz is not None and value.tzinfo is None:
+        return value.replace(tzinfo=tz)
+    return value
+
+
+# --- SQL ------------------------------------------------------------------------------------
+
+
+def named(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders named ``%(p0)s``, ``%(p1)s``... (pass the
+    parameters through :func:`params`).
+
+    Django's SQLite cursor rewrites ``%s`` to ``?`` with a regular expression on
+    every execution, which costs about as much as running these statements;
+    named parameters are mapped with one string formatting instead. Django's
+    SQLite backend and psycopg both accept them.
+    """
+    pieces = sql.split("%s")
+    return "".join(f"{piece}%(p{i})s" for i, piece in enumerate(pieces[:-1])) + pieces[-1]
+
+
+def params(values: Iterable[Any]) -> dict[str, Any]:
+    """The parameters of a statement made by :func:`named`, in placeholder order."""
+    return {f"p{i}": value for i, value in enumerate(values)}
+
+
+def _column(cls: type[Row], name: str) -> str:
+    meta = cls.MODEL._meta
+    field: Any = meta.pk if name == "pk" else meta.get_field(name)
     return str(field.column)
 
 
-def locked(model: type[M], parts: list[tuple[str, Any]], order: list[str]) -> list[M]:
-    """Rows matching any of ``parts``, locked (``FOR UPDATE`` where supported) in
-    ``order``. Raw SQL: compiling the ORM query cost more than running it.
+@lru_cache(maxsize=256)
+def _select_sql(alias: str, kind_of_row: str, shape: tuple[tuple[str, int, int], ...]) -> str:
+    """``SELECT ... FOR UPDATE`` for ``shape``: (kind, marks, marks) per condition.
 
-    ``parts``: ``("name", [names])``, ``("present_on", [channels])`` (members not
-    gone) or ``("pairs", ([channels], [user ids]))``.
+    Kinds: ``name`` (channels by name), ``present_on`` (members not gone, by
+    channel), ``pairs`` (members by channel and user id; a superset of the pairs,
+    filtered by the caller), ``expired`` (pending leaves older than a limit).
     """
-    alias = router.db_for_write(model)
     connection = connections[alias]
     q = connection.ops.quote_name
+    cls = ROWS[kind_of_row]
 
     def col(name: str) -> str:
-        return q(column(model, name))
+        return q(_column(cls, name))
 
-    def marks(values: list[str]) -> str:
-        return ", ".join(["%s"] * len(values))
+    def marks(n: int) -> str:
+        return ", ".join(["%s"] * n)
 
-    where, params = [], []
-    for kind, values in parts:
+    where = []
+    for kind, a, b in shape:
         if kind == "name":
-            where.append(f"{col('name')} IN ({marks(values)})")
-            params += values
+            where.append(f"{col('name')} IN ({marks(a)})")
         elif kind == "present_on":
-            where.append(f"({col('channel')} IN ({marks(values)}) AND {col('left_at')} IS NULL)")
-            params += values
+            where.append(f"({col('channel')} IN ({marks(a)}) AND {col('left_at')} IS NULL)")
+        elif kind == "pairs":
+            where.append(f"({col('channel')} IN ({marks(a)}) AND {col('user_id')} IN ({marks(b)}))")
+        elif cls is ChannelRow:  # expired
+            where.append(f"({col('occupied')} = %s AND {col('vacating_at')} <= %s)")
         else:
-            chans, users = values
-            where.append(
-                f"({col('channel')} IN ({marks(chans)}) AND {col('user_id')} IN ({marks(users)}))"
-            )
-            params += chans + users
+            where.append(f"({col('left_at')} IS NULL AND {col('leaving_at')} <= %s)")
+    selected = ", ".join(col(name) for name in ("pk", *cls.KEY, *cls.READ))
+    order = ", ".join(col(name) for name in cls.KEY)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = "SELECT * FROM {} WHERE {} ORDER BY {}{}".format(  # noqa: S608 (names from the model)
-        q(model._meta.db_table), " OR ".join(where), ", ".join(col(c) for c in order), lock
+    return named(
+        f"SELECT {selected} FROM {q(cls.MODEL._meta.db_table)} "  # noqa: S608 (model names)
+        f"WHERE {' OR '.join(where)} ORDER BY {order}{lock}"
     )
-    return list(model._default_manager.db_manager(alias).raw(sql, params))
 
 
-def update_rows(model: type[Model], rows: list[Any], names: list[str]) -> None:
-    """``UPDATE ... WHERE id = %s`` for each (locked) row, as one ``executemany``.
+def select_locked(cursor: Any, cls: type[Row], parts: list[tuple[str, Any]]) -> list[Any]:
+    """Rows of ``cls`` matching any of ``parts`` (see ``_select_sql``), locked in key
+    order, read through ``cursor`` (a Django cursor)."""
+    connection = cursor.db
+    shape: list[tuple[str, int, int]] = []
+    values: list[Any] = []
+    for kind, given in parts:
+        if kind == "pairs":
+            channels, users = given
+            shape.append((kind, len(channels), len(users)))
+            values += channels + users
+        elif kind == "expired":
+            shape.append((kind, 0, 0))
+            if cls is ChannelRow:
+                values.append(True)
+            values.append(connection.ops.adapt_datetimefield_value(given))
+        else:
+            shape.append((kind, len(given), 0))
+            values += given
+    cursor.execute(_select_sql(connection.alias, cls.KIND, tuple(shape)), params(values))
+    tz = None if connection.features.supports_timezones else connection.timezone
+    return [cls.from_db(record, tz) for record in cursor.fetchall()]
 
-    ``bulk_update`` builds a CASE expression per field and costs more to compile
-    than the database takes to run it; this is the hot path of every webhook.
+
+@lru_cache(maxsize=64)
+def _update_sql(alias: str, kind_of_row: str, names: tuple[str, ...]) -> str:
+    q, cls = connections[alias].ops.quote_name, ROWS[kind_of_row]
+    assignments = ", ".join(f"{q(_column(cls, name))} = %s" for name in names)
+    return named(
+        f"UPDATE {q(cls.MODEL._meta.db_table)} SET {assignments} "  # noqa: S608 (model names)
+        f"WHERE {q(_column(cls, 'pk'))} = %s"
+    )
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(alias: str, kind_of_row: str, count: int) -> str:
+    """A multi-row INSERT that skips rows whose key exists (where the backend can):
+    the rowcount then says whether another process created one meanwhile."""
+    connection, cls = connections[alias], ROWS[kind_of_row]
+    ops, q = connection.ops, connection.ops.quote_name
+    names = cls.KEY + cls.READ + cls.WRITE_ONLY
+    one = "(" + ", ".join(["%s"] * len(names)) + ")"
+    ignore = OnConflict.IGNORE if connection.features.supports_ignore_conflicts else None
+    suffix = ops.on_conflict_suffix_sql([], ignore, None, None) if ignore else ""
+    return named(
+        f"{ops.insert_statement(on_conflict=ignore)} {q(cls.MODEL._meta.db_table)} "
+        f"({', '.join(q(_column(cls, name)) for name in names)}) "
+        f"VALUES {', '.join([one] * count)} {suffix}"
+    )
+
+
+class Adapter:
+    """Python values to query parameters of one connection. A datetime is adapted
+    once per object: most datetimes of one write are the same event time."""
+
+    def __init__(self, connection: Any) -> None:
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.done: dict[int, tuple[dt.datetime, Any]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value.__class__ is not dt.datetime:
+            return value
+        known = self.done.get(id(value))
+        if known is None:
+            # The object is kept with its adapted value: its id cannot be reused.
+            known = self.done[id(value)] = (value, self.adapt(value))
+        return known[1]
+
+
+def write_rows(cursor: Any, cls: type[Row], rows: Sequence[Any], adapt: Adapter) -> None:
+    """Write ``rows`` (locked or new) through ``cursor``: the changed columns of
+    stored rows, new rows whole.
+
+    Raises :class:`RowConflict` when another process created one of the new rows
+    meanwhile: the caller rolls back and applies everything again.
     """
-    connection = connections[router.db_for_write(model)]
-    fields: list[Any] = [model._meta.get_field(name) for name in names]
-    quote = connection.ops.quote_name
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model)
-        quote(model._meta.db_table),
-        ", ".join(f"{quote(column(model, f.name))} = %s" for f in fields),
-        quote(column(model, "pk")),
+    alias = cursor.db.alias
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    new = []
+    for row in rows:
+        if row.pk is None:
+            new.append(row)
+            continue
+        names = row.changed()
+        if names:
+            values = [adapt(getattr(row, name)) for name in names]
+            values.append(row.pk)
+            updates.setdefault(names, []).append(params(values))
+    for names, params_list in updates.items():
+        sql = _update_sql(alias, cls.KIND, names)
+        if len(params_list) == 1:
+            cursor.execute(sql, params_list[0])
+        else:
+            cursor.executemany(sql, params_list)
+    if not new:
+        return
+    every = cls.KEY + cls.READ + cls.WRITE_ONLY
+    # Chunks within the backend's parameter limit (at most INSERT_ROWS rows each).
+    size = max(1, min(INSERT_ROWS, cursor.db.ops.bulk_batch_size(every, new)))
+    for start in range(0, len(new), size):
+        chunk = new[start : start + size]
+        cursor.execute(
+            _insert_sql(alias, cls.KIND, len(chunk)),
+            params(adapt(getattr(row, name)) for row in chunk for name in every),
+        )
+        if cursor.rowcount != len(chunk):
+            raise RowConflict(f"{cls.MODEL.__name__} row created concurrently")
+
+
+@lru_cache(maxsize=8)
+def _delete_ended_sql(alias: str) -> tuple[str, str]:
+    q = connections[alias].ops.quote_name
+    members, channels = (q(model._meta.db_table) for model in (PresenceMember, ChannelState))
+    left_at, member_time = (q(_column(MemberRow, n)) for n in ("left_at", "last_time_ms"))
+    occupied, channel_time = (q(_column(ChannelRow, n)) for n in ("occupied", "last_time_ms"))
+    return (
+        named(
+            f"DELETE FROM {members} WHERE {left_at} IS NOT NULL "  # noqa: S608 (model names)
+            f"AND {member_time} < %s"
+        ),
+        named(
+            f"DELETE FROM {channels} WHERE {occupied} = %s "  # noqa: S608 (model names)
+            f"AND {channel_time} < %s"
+        ),
     )
-    params = [
-        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
-        for row in rows
-    ]
+
+
+def delete_ended(before_ms: int) -> int:
+    """Delete members gone and channels vacated whose newest event is older than
+    ``before_ms``; returns how many rows."""
+    connection = connections[router.db_for_write(ChannelState)]
+    members, channels = _delete_ended_sql(connection.alias)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-
-
-def run(work: Callable[[Batch], None], now: dt.datetime, final: bool = False) -> list[Change]:
-    for attempt in range(ATTEMPTS):
-        try:
-            with transaction.atomic():
-                batch = Batch(now=now, final=final)
-                work(batch)
-                batch.save()
-                return batch.changes
-        except (IntegrityError, OperationalError):
-            # A new row inserted meanwhile by another process, or a deadlock between
-            # two writers (PostgreSQL picks one victim): roll back, apply again.
-            if attempt == ATTEMPTS - 1:
-                raise
-            logger.info("Concurrent write on the same channel state; applying again.")
-    raise AssertionError("unreachable")
+        cursor.execute(members, params([before_ms]))
+        deleted = max(0, cursor.rowcount)
+        cursor.execute(channels, params([False, before_ms]))
+        return deleted + max(0, cursor.rowcount)

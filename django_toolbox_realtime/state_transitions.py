@@ -1,17 +1,197 @@
-"""Internal: state transitions for each event, applied to a :class:`Batch`.
+"""Internal: one state write — the batch of rows it touches, and what each event
+does to them.
 
-Used by :mod:`django_toolbox_realtime.state`; not a public API. Each function
-mutates the batch's rows in memory and records the signals to send.
+Used by :mod:`django_toolbox_realtime.state`; not a public API. A write loads
+(and locks) the rows it needs once into a :class:`Batch`, the transition
+functions change them in memory and record the signals to send, and the batch
+writes the changed rows back (``state_rows`` holds the rows and their SQL).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import IntegrityError, OperationalError, connections, router, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
 from . import signals
-from .models import ChannelState, PresenceMember
-from .state_rows import Batch, cutoff
+from .conf import realtime_settings
+from .models import ChannelState
+from .state_rows import Adapter, ChannelRow, MemberRow, select_locked, write_rows
+
+logger = logging.getLogger("django_toolbox_realtime.state")
+
+ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class Change:
+    """A signal to send once the state it describes is stored."""
+
+    signal: Signal
+    kwargs: dict[str, Any]
+
+
+def send_changes(changes: Iterable[Change], sender: Any) -> None:
+    """Send each change's signal with ``send_robust``; log receivers that fail."""
+    for change in changes:
+        for receiver, result in change.signal.send_robust(sender=sender, **change.kwargs):
+            if isinstance(result, Exception):
+                logger.error(
+                    "A receiver of a realtime signal failed: %r",
+                    receiver,
+                    exc_info=(type(result), result, result.__traceback__),
+                )
+
+
+def cutoff(now: dt.datetime | None = None) -> dt.datetime:
+    """Pending leaves older than this have taken effect."""
+    now = now or timezone.now()
+    return now - dt.timedelta(seconds=float(realtime_settings.PRESENCE_GRACE_SECONDS))
+
+
+def datetime_of(time_ms: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(time_ms / 1000, tz=dt.timezone.utc)
+
+
+# --- the batch ---------------------------------------------------------------------------
+
+
+class Batch:
+    """The rows one write touches, loaded (and locked) once, changed in memory and
+    written back by :meth:`save` through ``cursor``; ``changes`` are the signals
+    to send after commit."""
+
+    def __init__(self, now: dt.datetime, cursor: Any, final: bool = False) -> None:
+        self.now = now
+        self.cursor = cursor  # one Django cursor of the state's database, for every statement
+        self.final = final  # ignore the grace period (reconciliation is authoritative)
+        self.grace_seconds = float(realtime_settings.PRESENCE_GRACE_SECONDS)
+        self.channels: dict[str, ChannelRow] = {}
+        self.members: dict[tuple[str, str], MemberRow] = {}
+        self.dirty_channels: set[str] = set()
+        self.dirty_members: set[tuple[str, str]] = set()
+        self.whole_channels: set[str] = set()  # channels whose present members are loaded
+        self.changes: list[Change] = []
+
+    def grace_pending(self, at: dt.datetime) -> bool:
+        """True while a leave at ``at`` is still within the grace period."""
+        return (
+            not self.final
+            and self.grace_seconds > 0
+            and at > self.now - dt.timedelta(seconds=self.grace_seconds)
+        )
+
+    def load(
+        self,
+        channels: Iterable[str],
+        members: Iterable[tuple[str, str]],
+        member_channels: Iterable[str] = (),
+    ) -> None:
+        """Lock and load channel rows, member rows, and the present members of
+        ``member_channels`` (channels about to be vacated), each in key order."""
+        names = sorted(set(channels) - self.channels.keys())
+        if names:
+            for row in select_locked(self.cursor, ChannelRow, [("name", names)]):
+                self.channels.setdefault(row.name, row)
+        wanted = set(members) - self.members.keys()
+        whole = sorted(set(member_channels) - self.whole_channels)
+        if wanted or whole:
+            parts: list[tuple[str, Any]] = []
+            if whole:
+                parts.append(("present_on", whole))
+            if wanted:
+                parts.append(
+                    ("pairs", (sorted({c for c, _ in wanted}), sorted({u for _, u in wanted})))
+                )
+            for m in select_locked(self.cursor, MemberRow, parts):
+                self.members.setdefault((m.channel, m.user_id), m)
+            self.whole_channels.update(whole)
+
+    def load_expired(self, limit: dt.datetime) -> tuple[list[ChannelRow], list[MemberRow]]:
+        """Lock and load the pending leaves older than ``limit`` (a row already in
+        the batch is returned as the batch's own instance)."""
+        channels = [
+            self.channels.setdefault(row.name, row)
+            for row in select_locked(self.cursor, ChannelRow, [("expired", limit)])
+        ]
+        members = [
+            self.members.setdefault((m.channel, m.user_id), m)
+            for m in select_locked(self.cursor, MemberRow, [("expired", limit)])
+        ]
+        return channels, members
+
+    def channel(self, name: str) -> ChannelRow:
+        row = self.channels.get(name)
+        if row is None:
+            row = self.channels[name] = ChannelRow(name)
+        self.dirty_channels.add(name)
+        return row
+
+    def member(self, channel: str, user_id: str) -> MemberRow:
+        row = self.members.get((channel, user_id))
+        if row is None:
+            row = self.members[(channel, user_id)] = MemberRow(channel, user_id, self.now)
+        self.dirty_members.add((channel, user_id))
+        return row
+
+    def present_members(self, channel: str) -> list[MemberRow]:
+        """The members of ``channel`` not gone, as this batch sees them (locked)."""
+        self.load([], [], [channel])
+        return [
+            m for (c, _), m in sorted(self.members.items()) if c == channel and m.left_at is None
+        ]
+
+    def emit(self, signal: Signal, **kwargs: Any) -> None:
+        self.changes.append(Change(signal, kwargs))
+
+    def save(self) -> None:
+        """Write the changed rows back, in key order (the order they were locked
+        in); a new row another process inserted meanwhile raises RowConflict."""
+        adapt = Adapter(self.cursor.db)
+        channels = [self.channels[name] for name in sorted(self.dirty_channels)]
+        members = [self.members[key] for key in sorted(self.dirty_members)]
+        write_rows(self.cursor, ChannelRow, channels, adapt)
+        write_rows(self.cursor, MemberRow, members, adapt)
+
+
+def apply(work: Callable[[Batch], None], now: dt.datetime, cursor: Any) -> list[Change]:
+    """``work`` through ``cursor``, in the transaction its connection is in (no
+    savepoint): a :class:`RowConflict` leaves that transaction to be rolled back
+    and retried whole by its owner."""
+    if not cursor.db.in_atomic_block:
+        raise transaction.TransactionManagementError("apply() needs a transaction.")
+    batch = Batch(now, cursor)
+    work(batch)
+    batch.save()
+    return batch.changes
+
+
+def run(work: Callable[[Batch], None], now: dt.datetime, final: bool = False) -> list[Change]:
+    """``work`` in its own transaction (a savepoint when nested), retried on conflict."""
+    connection = connections[router.db_for_write(ChannelState)]
+    for attempt in range(ATTEMPTS):
+        try:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+                batch = Batch(now, cursor, final)
+                work(batch)
+                batch.save()
+                return batch.changes
+        except (IntegrityError, OperationalError):
+            # A new row inserted meanwhile by another process, or a deadlock between
+            # two writers (PostgreSQL picks one victim): roll back, apply again.
+            if attempt == ATTEMPTS - 1:
+                raise
+            logger.info("Concurrent write on the same channel state; applying again.")
+    raise AssertionError("unreachable")
+
+
+# --- transitions -------------------------------------------------------------------------
 
 
 def occupy(b: Batch, name: str, t: int, at: dt.datetime, event: Any, reason: str) -> None:
@@ -28,7 +208,7 @@ def vacate(
     b: Batch, name: str, t: int, at: dt.datetime, event: Any, reason: str, final: bool = False
 ) -> None:
     row = b.channel(name)
-    known_vacated = not row._state.adding and not row.occupied
+    known_vacated = not row.new and not row.occupied
     row.last_time_ms, row.last_event_at = t, at
     if row.occupied and not final and b.grace_pending(at):
         row.vacating_at = row.vacating_at or at
@@ -43,7 +223,7 @@ def vacate(
             leave(b, m, t, m.leaving_at or at, None, "channel_vacated")
 
 
-def leave(b: Batch, m: PresenceMember, t: int, at: dt.datetime, event: Any, reason: str) -> None:
+def leave(b: Batch, m: MemberRow, t: int, at: dt.datetime, event: Any, reason: str) -> None:
     b.dirty_members.add((m.channel, m.user_id))
     m.last_time_ms = max(m.last_time_ms, t)
     m.left_at, m.leaving_at = at, m.leaving_at or at
@@ -62,7 +242,7 @@ def join(
 ) -> None:
     m = b.member(channel, user_id)
     m.last_time_ms = t
-    if not m._state.adding and m.left_at is None:
+    if not m.new and m.left_at is None:
         m.leaving_at = None  # a pending leave is cancelled: no flap, no signal
         return
     m.joined_at, m.leaving_at, m.left_at = at, None, None
@@ -80,7 +260,7 @@ def remove(
     b: Batch, channel: str, user_id: str, t: int, at: dt.datetime, event: Any, reason: str
 ) -> None:
     m = b.member(channel, user_id)
-    if m._state.adding:
+    if m.new:
         m.joined_at = at
     elif m.left_at is not None:
         m.last_time_ms = t
@@ -122,7 +302,7 @@ def apply_one(b: Batch, ev: dict[str, Any], t: int, at: dt.datetime) -> bool:
             return False
         row = b.channel(channel)
         row.subscription_count = ev["subscription_count"]
-        if row._state.adding and ev["subscription_count"] > 0:
+        if row.new and ev["subscription_count"] > 0:
             row.occupied, row.occupied_since = True, at
         # Not an ordering point: last_time_ms is left for occupied/vacated.
         b.emit(
@@ -150,19 +330,12 @@ def apply_one(b: Batch, ev: dict[str, Any], t: int, at: dt.datetime) -> bool:
 
 def settle_expired(b: Batch) -> None:
     """Make pending leaves whose grace period has passed take effect."""
-    limit = cutoff(b.now)
-    expired = ChannelState.objects.select_for_update().filter(occupied=True, vacating_at__lte=limit)
-    for row in expired.order_by("name"):
-        b.channels.setdefault(row.name, row)
-        row = b.channels[row.name]
+    channels, members = b.load_expired(cutoff(b.now))
+    for row in channels:
         if row.occupied and row.vacating_at is not None:
             vacate(
                 b, row.name, row.last_time_ms, row.vacating_at, None, "grace_expired", final=True
             )
-    leaving = PresenceMember.objects.select_for_update().filter(
-        left_at__isnull=True, leaving_at__lte=limit
-    )
-    for m in leaving.order_by("channel", "user_id"):
-        m = b.members.setdefault((m.channel, m.user_id), m)
+    for m in members:
         if m.left_at is None and m.leaving_at is not None:
             leave(b, m, m.last_time_ms, m.leaving_at, None, "grace_expired")

@@ -3,7 +3,13 @@ health's webhook check, and as the dedupe memory of accepted bodies.
 
 Bounded: rejected and duplicate records beyond ``WEBHOOK_DELIVERY_LOG_SIZE`` are
 deleted, and so are accepted ones once their body could no longer be accepted
-again (``time_ms`` outside ``WEBHOOK_TOLERANCE_SECONDS``).
+again (``time_ms`` outside ``WEBHOOK_TOLERANCE_SECONDS``). Pruning is amortized:
+it runs when a new record's primary key is a multiple of :data:`PRUNE_EVERY`.
+
+Records are written with one SQL statement each (every webhook writes one); an
+accepted body's digest is inserted skipping an existing one, so a repeated body
+is told by the rowcount rather than by an IntegrityError that would abort the
+transaction on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -13,13 +19,16 @@ import random
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
-from django.db import DatabaseError, OperationalError
-from django.db.models import Max, Q
+from django.db import DatabaseError, OperationalError, connections, router
+from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 from .conf import realtime_settings
 from .models import WebhookDelivery
+from .state_rows import named, params
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -28,6 +37,17 @@ T = TypeVar("T")
 #: Prune once every this many records (by primary key), not on every request.
 PRUNE_EVERY = 16
 
+_COLUMNS = (
+    "received_at",
+    "digest",
+    "time_ms",
+    "outcome",
+    "status_code",
+    "event_count",
+    "event_names",
+    "detail",
+)
+
 
 def clean_text(value: str, limit: int) -> str:
     """``value`` without control characters or lone surrogates, at most ``limit`` long.
@@ -35,6 +55,8 @@ def clean_text(value: str, limit: int) -> str:
     Event names come from the (authenticated) server but may be anything; the
     database must never choke on them (PostgreSQL refuses NUL and surrogates).
     """
+    if value.isascii() and value.isprintable():  # the usual case: nothing to remove
+        return value[:limit]
     value = value.encode("utf-8", "replace").decode("utf-8")
     value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
     return value[:limit]
@@ -42,10 +64,87 @@ def clean_text(value: str, limit: int) -> str:
 
 def names_summary(names: Iterable[str]) -> str:
     """Distinct event names in order of appearance, comma-separated, ≤ 255 characters."""
-    seen: dict[str, None] = {}
-    for name in names:
-        seen.setdefault(clean_text(name, 100), None)
-    return clean_text(", ".join(seen), 255)
+    distinct = dict.fromkeys(clean_text(name, 100) for name in dict.fromkeys(names))
+    return clean_text(", ".join(distinct), 255)
+
+
+def _connection() -> Any:
+    return connections[router.db_for_write(WebhookDelivery)]
+
+
+def _column(name: str) -> str:
+    field: Any = WebhookDelivery._meta.get_field(name)
+    return str(field.column)
+
+
+@lru_cache(maxsize=8)
+def _insert_sql(alias: str) -> tuple[str, bool]:
+    """The INSERT of one record, skipping an existing digest where the backend can;
+    and whether it returns the new primary key."""
+    connection = connections[alias]
+    ops, features, q = connection.ops, connection.features, connection.ops.quote_name
+    meta = WebhookDelivery._meta
+    ignore = OnConflict.IGNORE if features.supports_ignore_conflicts else None
+    suffix = ops.on_conflict_suffix_sql([], ignore, None, None) if ignore else ""
+    # SQLite's lastrowid is cheaper than fetching a RETURNING row.
+    returning = bool(features.can_return_columns_from_insert) and connection.vendor != "sqlite"
+    columns = ", ".join(q(_column(name)) for name in _COLUMNS)
+    marks = ", ".join(["%s"] * len(_COLUMNS))
+    sql = (
+        f"{ops.insert_statement(on_conflict=ignore)} {q(meta.db_table)} ({columns}) "
+        f"VALUES ({marks}) {suffix}"
+    )
+    if returning:
+        sql += f" RETURNING {q(str(meta.pk.column))}"
+    return named(sql), returning
+
+
+def insert(
+    outcome: str,
+    status_code: int,
+    *,
+    digest: str | None = None,
+    time_ms: int | None = None,
+    event_count: int = 0,
+    event_names: str = "",
+    detail: str = "",
+    cursor: Any = None,
+) -> int | None:
+    """Store one record (through ``cursor``, in its transaction, if given); its
+    primary key, or None when ``digest`` is already stored.
+
+    (Backends that cannot skip a conflicting row raise IntegrityError instead.)
+    """
+    values = [digest, time_ms, outcome, status_code, event_count, event_names]
+    values.append(clean_text(detail, 255))
+    if cursor is not None:
+        return _insert(cursor, values)
+    with _connection().cursor() as own:
+        return _insert(own, values)
+
+
+def _insert(cursor: Any, values: list[Any]) -> int | None:
+    connection = cursor.db
+    sql, returning = _insert_sql(connection.alias)
+    received_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    cursor.execute(sql, params([received_at, *values]))
+    if returning:
+        rows = cursor.fetchall()
+        return int(rows[0][0]) if rows else None
+    if cursor.rowcount == 0:
+        return None
+    meta = WebhookDelivery._meta
+    return int(connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column))
+
+
+def set_detail(pk: int, detail: str) -> None:
+    """Replace the ``detail`` of record ``pk`` (rare: stale events)."""
+    WebhookDelivery.objects.filter(pk=pk).update(detail=clean_text(detail, 255))
+
+
+def seen(digest: str) -> bool:
+    """Whether a body with this digest was accepted (and is still remembered)."""
+    return WebhookDelivery.objects.filter(digest=digest).exists()
 
 
 def record(
@@ -56,25 +155,25 @@ def record(
     event_count: int = 0,
     event_names: str = "",
     detail: str = "",
-) -> WebhookDelivery | None:
-    """Store a rejected or duplicate delivery. Never raises: logging must not fail
-    the response."""
+) -> int | None:
+    """Store a rejected or duplicate delivery; its primary key. Never raises:
+    logging must not fail the response."""
     try:
-        row = retry_on_lock(
-            lambda: WebhookDelivery.objects.create(
-                outcome=outcome,
-                status_code=status_code,
+        pk = retry_on_lock(
+            lambda: insert(
+                outcome,
+                status_code,
                 time_ms=time_ms,
                 event_count=event_count,
                 event_names=event_names,
-                detail=clean_text(detail, 255),
+                detail=detail,
             )
         )
     except DatabaseError:
         logger.warning("Could not record a webhook delivery.", exc_info=True)
         return None
-    maybe_prune(row.pk)
-    return row
+    maybe_prune(pk)
+    return pk
 
 
 def retry_on_lock(work: Callable[[], T], attempts: int = 6) -> T:
@@ -90,22 +189,50 @@ def retry_on_lock(work: Callable[[], T], attempts: int = 6) -> T:
     raise AssertionError("unreachable")
 
 
-def maybe_prune(pk: int | None) -> None:
-    if pk is not None and pk % PRUNE_EVERY == 0:
-        try:
-            prune()
-        except DatabaseError:
-            logger.warning("Could not prune webhook deliveries.", exc_info=True)
+def maybe_prune(pk: int | None) -> bool:
+    """Prune when ``pk`` (a new record's) is a multiple of :data:`PRUNE_EVERY`:
+    once per that many deliveries across all processes, never per request."""
+    if pk is None or pk % PRUNE_EVERY:
+        return False
+    try:
+        prune(newest=pk)
+    except DatabaseError:
+        logger.warning("Could not prune webhook deliveries.", exc_info=True)
+    return True
 
 
-def prune(now_ms: int | None = None) -> int:
-    """Delete records beyond the bounds; returns how many were deleted."""
+@lru_cache(maxsize=8)
+def _prune_sql(alias: str) -> tuple[str, str, str]:
+    q = connections[alias].ops.quote_name
+    meta = WebhookDelivery._meta
+    table, pk = q(meta.db_table), q(str(meta.pk.column))
+    digest, time_ms = q(_column("digest")), q(_column("time_ms"))
+    return (
+        f"SELECT MAX({pk}) FROM {table}",  # noqa: S608 (names from the model)
+        named(f"DELETE FROM {table} WHERE {pk} <= %s AND {digest} IS NULL"),  # noqa: S608
+        named(f"DELETE FROM {table} WHERE {pk} <= %s AND {time_ms} < %s"),  # noqa: S608
+    )
+
+
+def prune(now_ms: int | None = None, newest: int | None = None) -> int:
+    """Delete records beyond the bounds (``newest``: the highest primary key, if
+    known), and the state rows that only record an end; returns how many."""
     from . import state
 
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     tolerance_ms = int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000)
     size = int(realtime_settings.WEBHOOK_DELIVERY_LOG_SIZE)
-    newest = WebhookDelivery.objects.aggregate(top=Max("pk"))["top"] or 0
-    replayable = Q(digest__isnull=False, time_ms__gte=now_ms - tolerance_ms)
-    deleted, _ = WebhookDelivery.objects.filter(pk__lte=newest - size).exclude(replayable).delete()
+    connection = _connection()
+    newest_sql, without_digest, expired = _prune_sql(connection.alias)
+    deleted = 0
+    with connection.cursor() as cursor:
+        if newest is None:
+            cursor.execute(newest_sql)
+            newest = int(cursor.fetchone()[0] or 0)
+        # Two deletes, each served by an index: records without a digest (rejected,
+        # duplicate) and accepted ones whose time_ms can no longer pass the time check.
+        cursor.execute(without_digest, params([newest - size]))
+        deleted += max(0, cursor.rowcount)
+        cursor.execute(expired, params([newest - size, now_ms - tolerance_ms]))
+        deleted += max(0, cursor.rowcount)
     return deleted + state.prune(now_ms)

@@ -22,7 +22,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from .conf import SETTINGS_NAME, realtime_settings
+from .conf import SETTINGS_NAME, on_reload, realtime_settings
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -65,7 +65,12 @@ class WebhookPayload:
 
 
 def accepted_secrets() -> dict[str, list[str]]:
-    """``{app key: [secrets]}`` that may sign webhooks (from ``WEBHOOK_SECRETS``)."""
+    """``{app key: [secrets]}`` that may sign webhooks (from ``WEBHOOK_SECRETS``).
+
+    Computed once per settings generation (every webhook needs it).
+    """
+    if _secrets_cache:
+        return _secrets_cache[0]
     s = realtime_settings
     configured = s.WEBHOOK_SECRETS
     key = str(s.raw("KEY") or "")
@@ -92,7 +97,12 @@ def accepted_secrets() -> dict[str, list[str]]:
         ]
         if app_key and good:
             usable[str(app_key)] = good
+    _secrets_cache[:] = [usable]
     return usable
+
+
+_secrets_cache: list[dict[str, list[str]]] = []
+on_reload(_secrets_cache.clear)
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -118,8 +128,10 @@ def verify_signature(request: HttpRequest, body: bytes) -> str:
     Returns the app key. Constant-time comparison against every accepted secret
     (rotation); the signature must be the lower-case hex digest, exactly.
     """
-    key = request.headers.get("X-Pusher-Key")
-    signature = request.headers.get("X-Pusher-Signature")
+    # META, not request.headers: building the headers mapping costs more than
+    # everything else here.
+    key = request.META.get("HTTP_X_PUSHER_KEY")
+    signature = request.META.get("HTTP_X_PUSHER_SIGNATURE")
     if not key or not signature:
         raise WebhookRejected(400, "missing X-Pusher-Key or X-Pusher-Signature header")
     secrets_by_key = accepted_secrets()
@@ -171,13 +183,14 @@ def check_time(time_ms: Any, now_ms: int | None = None) -> int:
 def _text(event: dict[str, Any], name: str, limit: int, *, optional: bool = False) -> Any:
     """A printable string of 1-``limit`` characters (stored: the database must take it)."""
     value = event.get(name)
-    if value is None and optional:
-        return None
-    if _is_int(value) and name == "user_id":
+    if not isinstance(value, str):
+        if value is None and optional:
+            return None
+        if not (name == "user_id" and _is_int(value)):
+            raise WebhookRejected(400, f"{event['name']}: invalid '{name}'")
         value = str(value)  # some servers send numeric user ids
     if (
-        not isinstance(value, str)
-        or not value
+        not value
         or len(value) > limit
         or not value.isprintable()  # no NUL, control characters or lone surrogates
         or (name == "channel" and not _CHANNEL_RE.match(value))

@@ -93,6 +93,8 @@ TOOLBOX_REALTIME = {
     "PORT": env.int("PUSHER_PORT", default=6001),
     "SSL": env.bool("PUSHER_SSL", default=False),
     "ENCRYPTION_MASTER_KEY_BASE64": env("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", default="") or None,
+    # soketi sends member_removed at once: a page reload must not flap a user offline.
+    "PRESENCE_GRACE_SECONDS": env.int("PUSHER_PRESENCE_GRACE_SECONDS", default=5),
 }
 
 LOGGING = {

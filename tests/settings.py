@@ -32,5 +32,7 @@ TOOLBOX_REALTIME = {
     "PORT": 9,  # nothing listens there; integration tests point at soketi
     "SSL": False,
     "TIMEOUT": 3,
+    # Tests assert that a leave takes effect at once (the demo uses a grace period).
+    "PRESENCE_GRACE_SECONDS": 0,
     "BACKEND": "django_toolbox_realtime.backends.locmem.LocmemBackend",
 }

@@ -2,8 +2,11 @@
 
 * :func:`pusher_status` — ``/health/pusher/status``: the brief's figures
   (``connected_users``, ``total_channels``, ``active_channels``,
-  ``rate_limit_remaining``, ``pusher_enabled``) plus one entry per check.
-* :func:`project_health` — ``/health``: database, cache and ``services.pusher``.
+  ``rate_limit_remaining``, ``pusher_enabled``) plus one entry per check;
+  :func:`cached_pusher_status` is the same, kept for ``HEALTH_CACHE_SECONDS``
+  (see ``status_cache``), which the endpoints serve.
+* :func:`project_health` — ``/health``: database and cache (live) and
+  ``services.pusher`` (cached).
 
 Statuses: ``healthy``, ``degraded``, ``unhealthy``, ``disabled``
 (``ENABLED`` is False). Only ``unhealthy`` answers HTTP 503.
@@ -12,6 +15,7 @@ Statuses: ``healthy``, ``degraded``, ``unhealthy``, ``disabled``
 from __future__ import annotations
 
 import logging
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -21,6 +25,7 @@ from .. import client, state, usage
 from ..conf import SETTINGS_NAME, realtime_settings
 from ..exceptions import RealtimeConfigurationError
 from ..validation import PRESENCE_PREFIX
+from . import server, status_cache
 from .checks import ERROR, WARNING, BaseCheck, CheckResult, HealthContext
 
 logger = logging.getLogger("django_toolbox_realtime.health")
@@ -68,9 +73,9 @@ def overall(results: dict[str, tuple[BaseCheck, CheckResult]]) -> str:
     return status
 
 
-def pusher_status() -> dict[str, Any]:
-    """The ``data`` of ``/health/pusher/status``."""
-    context = HealthContext()
+def pusher_status(context: HealthContext | None = None) -> dict[str, Any]:
+    """The ``data`` of ``/health/pusher/status``, computed now."""
+    context = context or HealthContext()
     results = run_checks(list(realtime_settings.HEALTH_CHECKS), context)
     status = overall(results) if context.enabled else DISABLED
     snap = context.server()
@@ -101,6 +106,28 @@ def pusher_status() -> dict[str, Any]:
     }
 
 
+def cached_pusher_status() -> dict[str, Any]:
+    """:func:`pusher_status`, computed at most once per ``HEALTH_CACHE_SECONDS``
+    and again as soon as a webhook changed the stored state."""
+    data, version = status_cache.lookup()
+    if data is not None:
+        return data
+    context = HealthContext()
+    data = pusher_status(context)
+    if context.server_pending():
+        return data  # a transient "check in progress": not worth a period
+    # Fresh from the older of now and the server snapshot it shows.
+    fetched_at = context.server_fetched_at()
+    fresh_from = min(server.clock(), math.inf if fetched_at is None else fetched_at)
+    status_cache.store(data, version, fresh_from)
+    return data
+
+
+def forget_cached_status() -> None:
+    """Drop the cached status (the stored state changed)."""
+    status_cache.forget()
+
+
 def project_health() -> dict[str, Any]:
     """The ``data`` of ``/health``: each service's status, Pusher under ``services.pusher``."""
     context = HealthContext()
@@ -112,7 +139,7 @@ def project_health() -> dict[str, Any]:
             **result.as_dict(),
             "status": {ERROR: UNHEALTHY, WARNING: DEGRADED}.get(result.status, HEALTHY),
         }
-    services["pusher"] = pusher_status()
+    services["pusher"] = cached_pusher_status()
     worst = max((s["status"] for s in services.values()), key=lambda s: _RANK.get(s, 2))
     return {"status": HEALTHY if worst == DISABLED else worst, "services": services}
 

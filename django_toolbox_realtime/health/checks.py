@@ -68,6 +68,16 @@ class HealthContext:
                 self._server = server.snapshot()
         return self._server
 
+    def server_fetched_at(self) -> float | None:
+        """When the snapshot used was fetched (``server.clock``), if one was used."""
+        fetched = (self._server or {}).get("fetched_at")
+        return float(fetched) if isinstance(fetched, (int, float)) else None
+
+    def server_pending(self) -> bool:
+        """True when the server was to be asked but another probe's request had not
+        answered yet (the report then says so, for this request only)."""
+        return self._server is not None and self.server_fetched_at() is None
+
 
 class BaseCheck:
     #: Key of the check in the report.

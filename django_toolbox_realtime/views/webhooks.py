@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, transaction
-from django.http import HttpRequest, JsonResponse
-from django.utils.decorators import method_decorator
+from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import state, webhook_log
-from ..models import WebhookDelivery
+from .. import health, state, webhook_log
+from ..models import ChannelState, WebhookDelivery
+from ..state_transitions import ATTEMPTS
 from ..webhook_verification import WebhookPayload, WebhookRejected, verify_request
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
@@ -31,12 +32,18 @@ logger = logging.getLogger("django_toolbox_realtime.webhooks")
 Outcome = WebhookDelivery.Outcome
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class WebhookView(View):
     """Receives Pusher / soketi webhooks. Mount at ``webhook`` (see urls.py)."""
 
     http_method_names = ["post"]
+
+    @classmethod
+    def as_view(cls, **initkwargs: Any) -> Callable[..., HttpResponseBase]:
+        """The view, CSRF-exempt (the server signs its requests) and outside any
+        ``ATOMIC_REQUESTS`` transaction (signals are sent after this view's own
+        commit). Decorated once here: ``method_decorator`` would apply the
+        decorators again on every request."""
+        return csrf_exempt(transaction.non_atomic_requests(super().as_view(**initkwargs)))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
         now_ms = int(time.time() * 1000)
@@ -69,9 +76,12 @@ class WebhookView(View):
                 detail="same body already processed",
             )
             return JsonResponse({"ok": True, "duplicate": True})
-        delivery, changes, stale = stored
+        pk, changes, stale = stored
+        if changes:
+            # Committed: health's cached status must not show the state from before.
+            health.forget_cached_status()
         state.send_changes(changes, sender=type(self))
-        webhook_log.maybe_prune(delivery.pk)
+        webhook_log.maybe_prune(pk)
         return JsonResponse(
             {
                 "ok": True,
@@ -83,31 +93,48 @@ class WebhookView(View):
 
     def store(
         self, payload: WebhookPayload, names: str
-    ) -> tuple[WebhookDelivery, list[state.Change], int] | None:
-        """Record and apply ``payload``; None when the same body was processed before."""
+    ) -> tuple[int, list[state.Change], int] | None:
+        """Record and apply ``payload`` in one transaction; None when the same body
+        was processed before. Returns the record's pk, the changes and the number
+        of stale events."""
         detail = ""
         if payload.unknown:
             detail = f"skipped unknown: {webhook_log.names_summary(payload.unknown)}"
-        try:
-            with transaction.atomic():
-                # First statement: a repeated body fails here, before any change.
-                delivery = WebhookDelivery.objects.create(
-                    digest=payload.digest,
-                    time_ms=payload.time_ms,
-                    outcome=Outcome.ACCEPTED,
-                    status_code=200,
-                    event_count=len(payload.events) + len(payload.unknown),
-                    event_names=names,
-                    detail=webhook_log.clean_text(detail, 255),
-                )
-                changes, stale = state.apply_events(payload.events, payload.time_ms)
-                if stale:
-                    delivery.detail = webhook_log.clean_text(
-                        f"{stale} event(s) older than the stored state. {detail}", 255
+        # The state's database: one transaction must hold the record and the state.
+        alias = router.db_for_write(ChannelState)
+        for attempt in range(ATTEMPTS):
+            try:
+                with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+                    # First statement: a repeated body stops here, before any change
+                    # (a concurrent one waits for this transaction on PostgreSQL).
+                    pk = webhook_log.insert(
+                        Outcome.ACCEPTED,
+                        200,
+                        digest=payload.digest,
+                        time_ms=payload.time_ms,
+                        event_count=len(payload.events) + len(payload.unknown),
+                        event_names=names,
+                        detail=detail,
+                        cursor=cursor,
                     )
-                    delivery.save(update_fields=["detail"])
-        except IntegrityError:
-            if WebhookDelivery.objects.filter(digest=payload.digest).exists():
-                return None
-            raise
-        return delivery, changes, stale
+                    if pk is None:
+                        return None
+                    # One transaction, no savepoint: a conflict rolls back the record
+                    # too, and the loop applies the body again.
+                    changes, stale = state.apply_events(
+                        payload.events, payload.time_ms, cursor=cursor
+                    )
+                    if stale:
+                        webhook_log.set_detail(
+                            pk, f"{stale} event(s) older than the stored state. {detail}"
+                        )
+                return pk, changes, stale
+            except IntegrityError:
+                # A state row created meanwhile by another process (RowConflict), or a
+                # repeated digest on a backend that cannot skip conflicting rows.
+                if webhook_log.seen(payload.digest):
+                    return None
+                if attempt == ATTEMPTS - 1:
+                    raise
+                logger.info("Concurrent write on the same channel state; applying again.")
+        raise AssertionError("unreachable")

@@ -15,7 +15,9 @@ from django.core.cache import cache
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
+from django_toolbox_realtime import client as client_module
 from django_toolbox_realtime import signals
+from django_toolbox_realtime.health import server as health_server
 from django_toolbox_realtime.webhook_verification import sign
 
 WEBHOOK_URL = "/api/v1/pusher/webhook"
@@ -73,6 +75,35 @@ def post_webhook(client: Any) -> Callable[..., Any]:
         return client.post(WEBHOOK_URL, data=body, content_type="application/json", **hdrs)
 
     return post
+
+
+class Requests:
+    """Counts the real HTTP requests the app makes to the server's API."""
+
+    def __init__(self, monkeypatch: Any) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+        real = client_module.send
+
+        def counting(method: str, path: str, params: Any = None) -> Any:
+            with self._lock:
+                self.calls.append((method, path))
+            return real(method, path, params)
+
+        monkeypatch.setattr(client_module, "send", counting)
+
+
+@pytest.fixture
+def requests_made(monkeypatch: Any) -> Requests:
+    return Requests(monkeypatch)
+
+
+@pytest.fixture
+def clock(monkeypatch: Any) -> Iterator[list[float]]:
+    """A settable clock for the health cache periods: ``clock[0] += 10``."""
+    now = [1_000_000.0]
+    monkeypatch.setattr(health_server, "clock", lambda: now[0])
+    yield now
 
 
 class SignalLog:

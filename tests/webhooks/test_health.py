@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache.backends.base import BaseCache
 
-from django_toolbox_realtime import client as client_module
 from django_toolbox_realtime import trigger_event, usage
 from django_toolbox_realtime.health import checks, server
 from tests.conftest import realtime_for
+from tests.webhooks.conftest import Requests
 
 pytestmark = pytest.mark.django_db
 
@@ -28,35 +27,6 @@ BRIEF_KEYS = {
     "rate_limit_remaining",
     "pusher_enabled",
 }
-
-
-class Requests:
-    """Counts the real HTTP requests the app makes to the server's API."""
-
-    def __init__(self, monkeypatch: Any) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-        real = client_module.send
-
-        def counting(method: str, path: str, params: Any = None) -> Any:
-            with self._lock:
-                self.calls.append((method, path))
-            return real(method, path, params)
-
-        monkeypatch.setattr(client_module, "send", counting)
-
-
-@pytest.fixture
-def requests_made(monkeypatch: Any) -> Requests:
-    return Requests(monkeypatch)
-
-
-@pytest.fixture
-def clock(monkeypatch: Any) -> Iterator[list[float]]:
-    """A settable clock for the health cache periods: ``clock[0] += 10``."""
-    now = [1_000_000.0]
-    monkeypatch.setattr(server, "clock", lambda: now[0])
-    yield now
 
 
 def secret_free(response: Any) -> str:

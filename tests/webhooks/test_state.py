@@ -6,11 +6,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import DEFAULT_DB_ALIAS
+from django.urls import resolve
 from django.utils import timezone
 
 from django_toolbox_realtime import signals, state, webhook_log
 from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
-from tests.webhooks.conftest import now_ms
+from tests.webhooks.conftest import WEBHOOK_URL, now_ms
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +67,13 @@ def test_signals_are_sent_after_the_state_is_stored(post_webhook: Any) -> None:
     finally:
         signals.member_added.disconnect(receiver)
     assert seen == [("5", ["5"])]
+
+
+def test_the_view_is_outside_atomic_requests() -> None:
+    # Signals follow the view's own commit: an ATOMIC_REQUESTS transaction around
+    # the view would commit only after them.
+    view = resolve(WEBHOOK_URL).func
+    assert DEFAULT_DB_ALIAS in getattr(view, "_non_atomic_requests", set())
 
 
 def test_a_failing_receiver_is_logged_and_the_webhook_still_succeeds(

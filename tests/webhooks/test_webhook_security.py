@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 
 from django_toolbox_realtime import state
 from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
@@ -107,6 +108,17 @@ def test_13_only_post(client: Any, signal_log: Any) -> None:
     assert client.get(WEBHOOK_URL + "?callback=x").status_code == 405
     assert client.put(WEBHOOK_URL, data=BODY, **_headers()).status_code == 405
     assert_nothing_happened(signal_log)
+
+
+def test_13_csrf_checks_do_not_apply(signal_log: Any) -> None:
+    # The server signs its requests; it has no CSRF token (and no session).
+    csrf_client = Client(enforce_csrf_checks=True)
+    body = make_body(EVENTS)
+    response = csrf_client.post(
+        WEBHOOK_URL, data=body, content_type="application/json", **signed_headers(body)
+    )
+    assert response.status_code == 200
+    assert signal_log.names() == ["channel_occupied", "member_added"]
 
 
 def test_13_trailing_slash_is_not_redirected(post_webhook: Any, client: Any) -> None:

@@ -1,0 +1,77 @@
+"""The computed Pusher status, kept for ``HEALTH_CACHE_SECONDS``.
+
+Monitors poll health often, and computing the status runs every check (several
+queries and cache reads). The whole ``data`` of ``/health/pusher/status`` is kept
+in the default cache for the period, so a warm request is one cache read
+(``get_many``: the entry and the state version) plus rendering.
+
+* Freshness is judged on :data:`server.clock` and never outlives the server
+  snapshot the entry shows: an entry is fresh while both it and that snapshot
+  are younger than the period.
+* A webhook that changed the stored state calls :func:`forget` after its commit,
+  which writes a new state version; an entry carries the version read before it
+  was computed, so an entry computed from the old state is never used again,
+  even when it is stored after the webhook's commit.
+* Entries are per settings generation (tests change settings at run time).
+* A failing cache means no caching: the status is computed on every request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from typing import Any
+
+from django.core.cache import cache
+
+from ..conf import on_reload
+from . import server
+
+logger = logging.getLogger("django_toolbox_realtime.health")
+
+STATUS_KEY = "toolbox_realtime:health:status:{}"
+VERSION_KEY = "toolbox_realtime:health:state_version"
+#: A state version outlives every entry computed before it was written.
+VERSION_TIMEOUT = 24 * 3600
+
+_generation = [0]
+
+
+@on_reload
+def _settings_changed() -> None:
+    _generation[0] += 1
+
+
+def lookup() -> tuple[dict[str, Any] | None, Any]:
+    """(the cached status if still fresh else None, the current state version)."""
+    key = STATUS_KEY.format(_generation[0])
+    try:
+        found = cache.get_many([key, VERSION_KEY])
+    except Exception:
+        logger.debug("Cache unavailable for the health status.", exc_info=True)
+        return None, None
+    version, entry = found.get(VERSION_KEY), found.get(key)
+    if not isinstance(entry, dict) or entry.get("version") != version:
+        return None, version
+    age = server.clock() - entry["fresh_from"]
+    if not 0 <= age < server.period():
+        return None, version
+    return entry["data"], version
+
+
+def store(data: dict[str, Any], version: Any, fresh_from: float) -> None:
+    """Keep ``data``, computed from state ``version``, fresh from ``fresh_from``."""
+    entry = {"data": data, "version": version, "fresh_from": fresh_from}
+    try:
+        cache.set(STATUS_KEY.format(_generation[0]), entry, math.ceil(server.period()) + 1)
+    except Exception:
+        logger.debug("Cache unavailable for the health status.", exc_info=True)
+
+
+def forget() -> None:
+    """The stored state changed: no status computed before now may be used."""
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+    except Exception:
+        logger.debug("Cache unavailable for the health status.", exc_info=True)

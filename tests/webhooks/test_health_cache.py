@@ -1,0 +1,132 @@
+"""The computed Pusher status is kept for HEALTH_CACHE_SECONDS: warm requests are
+cheap, and it never shows the stored state from before a webhook changed it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from django_toolbox_realtime.health import server, status_cache
+from tests.webhooks.conftest import Requests, make_body
+
+pytestmark = pytest.mark.django_db
+
+STATUS_URL = "/health/pusher/status"
+HEALTH_URL = "/health"
+
+CH = "presence-cached"
+JOIN = [
+    {"name": "channel_occupied", "channel": CH},
+    {"name": "member_added", "channel": CH, "user_id": "1"},
+]
+
+
+def get_status(client: Any) -> tuple[int, dict[str, Any]]:
+    response = client.get(STATUS_URL)
+    return response.status_code, response.json()["data"]
+
+
+def queries_of(client: Any, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_a_warm_status_is_one_cache_read_and_no_query(client: Any) -> None:
+    assert queries_of(client, STATUS_URL) > 0  # computed: the checks query
+    assert queries_of(client, STATUS_URL) == 0
+
+
+def test_health_keeps_its_database_check_live(client: Any) -> None:
+    client.get(HEALTH_URL)
+    # The Pusher part is cached; the database check still runs SELECT 1.
+    assert queries_of(client, HEALTH_URL) == 1
+
+
+def test_a_webhook_that_changes_state_drops_the_cached_status(
+    client: Any, post_webhook: Any
+) -> None:
+    _, before = get_status(client)
+    assert before["active_channels"] == [] and before["connected_users"] == 0
+    assert post_webhook(JOIN).status_code == 200
+    _, after = get_status(client)
+    assert after["source"] == "state"
+    assert after["active_channels"] == [CH] and after["connected_users"] == 1
+
+
+def test_a_webhook_that_changes_nothing_keeps_the_cached_status(
+    client: Any, post_webhook: Any
+) -> None:
+    body = make_body(JOIN)
+    post_webhook(body)
+    get_status(client)
+    post_webhook(body)  # a duplicate
+    post_webhook(JOIN)  # the same facts again: no transition
+    assert queries_of(client, STATUS_URL) == 0
+
+
+def test_the_cached_status_expires_after_the_period(client: Any, clock: list[float]) -> None:
+    get_status(client)
+    clock[0] += 9.9
+    assert queries_of(client, STATUS_URL) == 0
+    clock[0] += 0.2
+    assert queries_of(client, STATUS_URL) > 0
+
+
+def test_a_settings_change_is_shown_at_once(client: Any, settings: Any) -> None:
+    assert get_status(client)[1]["status"] == "healthy"
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "ENABLED": False}
+    assert get_status(client)[1]["status"] == "disabled"
+
+
+def test_a_status_computed_before_a_state_change_is_never_served_after_it() -> None:
+    # A health request reads the version, computes from the old state; meanwhile a
+    # webhook commits and writes a new version; then the request stores its result.
+    cached, version = status_cache.lookup()
+    assert cached is None
+    status_cache.forget()
+    status_cache.store({"status": "from before"}, version, server.clock())
+    assert status_cache.lookup()[0] is None
+    # Stored under the current version, it is served.
+    _, current = status_cache.lookup()
+    status_cache.store({"status": "current"}, current, server.clock())
+    assert status_cache.lookup()[0] == {"status": "current"}
+
+
+def test_a_status_without_the_servers_answer_is_not_kept(
+    client: Any, settings: Any, monkeypatch: Any
+) -> None:
+    # Another probe is asking the server and did not answer within the wait.
+    settings.TOOLBOX_REALTIME = {
+        **settings.TOOLBOX_REALTIME,
+        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+    }
+    pending = {
+        "ok": False,
+        "latency_ms": None,
+        "channels": {},
+        "cached": True,
+        "error": "a server check is in progress",
+        "age_seconds": None,
+    }
+    monkeypatch.setattr(server, "snapshot", lambda: dict(pending))
+    _, data = get_status(client)
+    assert data["checks"]["server"]["message"] == "a server check is in progress"
+    assert status_cache.lookup()[0] is None
+
+
+@pytest.mark.integration
+def test_the_cached_status_never_outlives_the_server_snapshot_it_shows(
+    client: Any, soketi: Any, clock: list[float], requests_made: Requests
+) -> None:
+    server.snapshot()  # fetched at t = 0 (by another probe, say)
+    clock[0] += 5
+    _, data = get_status(client)  # computed at t = 5 from that snapshot
+    assert data["checks"]["server"]["age_seconds"] == 5.0
+    clock[0] += 5.1  # t = 10.1: the snapshot is stale, so is the status showing it
+    _, data = get_status(client)
+    assert data["checks"]["server"]["age_seconds"] == 0.0
+    assert len(requests_made.calls) == 2
