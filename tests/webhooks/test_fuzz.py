@@ -15,21 +15,12 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import event as record_outcome
 from hypothesis import strategies as st
 
-from django_toolbox_realtime.webhook_verification import sign
+from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS, sign
 from tests.webhooks.conftest import WEBHOOK_URL, now_ms
 
 pytestmark = pytest.mark.django_db
 
-EVENT_NAMES = [
-    "channel_occupied",
-    "channel_vacated",
-    "member_added",
-    "member_removed",
-    "client_event",
-    "cache_miss",
-    "subscription_count",
-    "unknown_thing",
-]
+EVENT_NAMES = [*sorted(KNOWN_EVENTS), "unknown_thing"]
 json_leaf = st.one_of(
     st.none(),
     st.booleans(),
