@@ -7,7 +7,6 @@ payloads measured as UTF-8 bytes, at most 10 events per batch.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -32,6 +31,8 @@ SERVER_TO_USER_PREFIX = "#server-to-user-"
 _CHANNEL_RE = re.compile(r"\A[A-Za-z0-9_\-=@,.;]+\Z")
 _SOCKET_ID_RE = re.compile(r"\A[0-9]+\.[0-9]+\Z")
 _RESERVED_EVENT_PREFIXES = ("pusher:", "pusher_internal:")
+# One encoder for every event (building one per call costs more than small payloads).
+_ENCODER = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _fail(message: str, rule: str, value: Any = None, limit: Any = None) -> None:
@@ -143,9 +144,7 @@ def encode_payload(data: Any) -> str:
         encoded = data
     else:
         try:
-            encoded = json.dumps(
-                data, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")
-            )
+            encoded = _ENCODER.encode(data)
         except (TypeError, ValueError) as exc:
             raise RealtimeValidationError(
                 f"Event data cannot be encoded as JSON: {exc}", rule="payload_json"
@@ -154,7 +153,10 @@ def encode_payload(data: Any) -> str:
     return encoded
 
 
-def check_payload_size(encoded: str, *, what: str = "Event data") -> int:
+def check_payload_size(encoded: str, *, what: str = "Event data") -> None:
+    """RealtimeValidationError when ``encoded`` is over the limit in UTF-8 bytes."""
+    if len(encoded) * 4 <= MAX_PAYLOAD_BYTES:
+        return  # a code point is at most 4 UTF-8 bytes: certainly within the limit
     size = len(encoded.encode("utf-8"))
     if size > MAX_PAYLOAD_BYTES:
         _fail(
@@ -164,7 +166,6 @@ def check_payload_size(encoded: str, *, what: str = "Event data") -> int:
             size,
             MAX_PAYLOAD_BYTES,
         )
-    return size
 
 
 def chunked(items: list[Any], size: int) -> list[list[Any]]:

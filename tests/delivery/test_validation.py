@@ -171,3 +171,11 @@ def test_chunked_keeps_order_and_bounds(items, size):
 def test_channel_validation_never_raises_anything_else(name):
     with contextlib.suppress(RealtimeValidationError):
         assert validate_channel_name(name) == name
+
+
+def test_payload_size_counts_four_byte_characters():
+    # 2,560 emoji are 10,240 UTF-8 bytes: exactly the limit; one more is over.
+    assert encode_payload("😀" * 2560) == "😀" * 2560
+    with pytest.raises(RealtimeValidationError) as info:
+        encode_payload("😀" * 2561)
+    assert info.value.value == 10_244
