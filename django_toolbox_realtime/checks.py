@@ -5,37 +5,18 @@ IDs: ``toolbox_realtime.E001``... errors, ``toolbox_realtime.W001``... warnings.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from django.core.checks import Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from .conf import SETTINGS_NAME, realtime_settings
-from .exceptions import RealtimeConfigurationError
-
-# Values copied from tutorials and .env templates that are not real secrets.
-PLACEHOLDER_SECRETS = frozenset(
-    {
-        "your_secret_key",
-        "your-secret-key",
-        "your_secret",
-        "your-secret",
-        "secret",
-        "changeme",
-        "change-me",
-        "change_me",
-        "xxx",
-        "xxxx",
-        "pusher_secret",
-        "your_pusher_secret",
-        "app-secret",
-        "app_secret",
-        "<secret>",
-        "todo",
-    }
+from .conf import (
+    SETTINGS_NAME,
+    decode_master_key,
+    is_placeholder_secret,
+    realtime_settings,
 )
+from .exceptions import RealtimeConfigurationError
 
 
 def _id(n: int, kind: str = "E") -> str:
@@ -89,7 +70,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     secret = s.raw("SECRET")
-    if secret and str(secret).strip().lower() in PLACEHOLDER_SECRETS:
+    if secret and is_placeholder_secret(secret):
         errors.append(
             Error(
                 f"{_setting('SECRET')} is a placeholder, not a real secret.",
@@ -98,21 +79,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             )
         )
     master = s.raw("ENCRYPTION_MASTER_KEY_BASE64")
-    if master:
-        try:
-            raw = base64.b64decode(str(master), validate=True)
-        except (binascii.Error, ValueError):
-            raw = b""
-        if len(raw) != 32:
-            errors.append(
-                Error(
-                    f"{_setting('ENCRYPTION_MASTER_KEY_BASE64')} must be 32 random bytes, "
-                    "base64-encoded.",
-                    hint='Generate one with: python -c "import os, base64; '
-                    'print(base64.b64encode(os.urandom(32)).decode())"',
-                    id=_id(4),
-                )
+    if master and decode_master_key(master) is None:
+        errors.append(
+            Error(
+                f"{_setting('ENCRYPTION_MASTER_KEY_BASE64')} must be 32 random bytes, "
+                "base64-encoded.",
+                hint='Generate one with: python -c "import os, base64; '
+                'print(base64.b64encode(os.urandom(32)).decode())"',
+                id=_id(4),
             )
+        )
     if s.raw("CLUSTER") and not s.raw("HOST") and not s.raw("SSL"):
         errors.append(
             Warning(

@@ -20,7 +20,7 @@ import pusher
 import requests
 from pusher.http import GET, POST, Request
 
-from .conf import SETTINGS_NAME, on_reload, realtime_settings
+from .conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
 from .exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 
 logger = logging.getLogger("django_toolbox_realtime.client")
@@ -32,8 +32,20 @@ _lock = threading.Lock()
 _client: pusher.Pusher | None = None
 
 
+# The answer of credentials_problem() for the current settings ("" = no problem):
+# signing and health ask on every request, the settings change only on reload.
+_credentials_answer: str | None = None
+
+
 def credentials_problem() -> str | None:
     """Why the credentials are unusable, or None. Never includes a secret."""
+    global _credentials_answer
+    if _credentials_answer is None:
+        _credentials_answer = _find_credentials_problem() or ""
+    return _credentials_answer or None
+
+
+def _find_credentials_problem() -> str | None:
     s = realtime_settings
     for name in ("APP_ID", "KEY", "SECRET"):
         value = s.raw(name)
@@ -41,9 +53,7 @@ def credentials_problem() -> str | None:
             return f"{SETTINGS_NAME}['{name}'] is missing or blank."
     if not str(s.raw("APP_ID")).isdigit() or not str(s.raw("APP_ID")).isascii():
         return f"{SETTINGS_NAME}['APP_ID'] must be digits only."
-    from .checks import PLACEHOLDER_SECRETS
-
-    if str(s.raw("SECRET")).strip().lower() in PLACEHOLDER_SECRETS:
+    if is_placeholder_secret(s.raw("SECRET")):
         return f"{SETTINGS_NAME}['SECRET'] is a placeholder value, not a real secret."
     return None
 
@@ -86,9 +96,10 @@ def get_client() -> pusher.Pusher:
 
 @on_reload
 def reset_client() -> None:
-    global _client
+    global _client, _credentials_answer
     with _lock:
         _client = None
+        _credentials_answer = None
 
 
 def _pusher_client(client: pusher.Pusher) -> Any:
@@ -124,7 +135,6 @@ def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
             original=exc,
         ) from exc
     status = response.status_code
-    body = response.text[:300].strip()
     if status in (200, 202):
         try:
             answer = response.json()
@@ -133,6 +143,7 @@ def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
         status = _error_in_body(answer) or status
         if status in (200, 202):
             return answer
+    body = response.text[:300].strip()  # decoded only on failure: not on the hot path
     hint = " (check KEY and SECRET)" if status == 401 else ""
     raise RealtimeDeliveryError(
         f"{where}: the server answered {status}{hint}: {body}",

@@ -12,6 +12,8 @@ Usage::
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -102,6 +104,44 @@ DEFAULTS: dict[str, Any] = {
     # Messages a day the plan allows (Pusher's free tier: 200,000).
     "DAILY_MESSAGE_BUDGET": 200_000,
 }
+
+# Values copied from tutorials and .env templates that are not real secrets.
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "your_secret_key",
+        "your-secret-key",
+        "your_secret",
+        "your-secret",
+        "secret",
+        "changeme",
+        "change-me",
+        "change_me",
+        "xxx",
+        "xxxx",
+        "pusher_secret",
+        "your_pusher_secret",
+        "app-secret",
+        "app_secret",
+        "<secret>",
+        "todo",
+    }
+)
+
+
+def is_placeholder_secret(value: Any) -> bool:
+    """Whether ``value`` is a tutorial placeholder rather than a real secret."""
+    return str(value).strip().lower() in PLACEHOLDER_SECRETS
+
+
+def decode_master_key(value: Any) -> bytes | None:
+    """The 32 bytes of ``ENCRYPTION_MASTER_KEY_BASE64``, or None when it is not 32 bytes
+    of valid base64."""
+    try:
+        key = base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == 32 else None
+
 
 # Settings whose value is a dotted path imported on access.
 IMPORT_STRINGS = {"ROLE_RESOLVER", "PRESENCE_USER_INFO"}

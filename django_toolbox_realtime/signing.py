@@ -16,22 +16,23 @@ Signatures (PROTOCOL.md): ``auth = "<key>:" + hex(HMAC-SHA256(secret, S))`` with
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
 
 from . import client
-from .conf import SETTINGS_NAME, on_reload, realtime_settings
+from .conf import SETTINGS_NAME, decode_master_key, on_reload, realtime_settings
 from .exceptions import RealtimeConfigurationError, RealtimeValidationError
 from .presence import check_user_info, to_json
 from .validation import channel_kind, validate_channel_name, validate_socket_id, validate_user_id
 
 
-def sign(secret: str, message: str) -> str:
-    """Hex HMAC-SHA256 of ``message`` (UTF-8) with ``secret``."""
-    return hmac.digest(secret.encode("utf-8"), message.encode("utf-8"), "sha256").hex()
+def sign(secret: str, message: str | bytes) -> str:
+    """Hex HMAC-SHA256 of ``message`` (text as UTF-8, or raw bytes) with ``secret``:
+    the protocol's one signature, for subscriptions, signin and webhook bodies."""
+    raw = message.encode("utf-8") if isinstance(message, str) else message
+    return hmac.digest(secret.encode("utf-8"), raw, "sha256").hex()
 
 
 def signature_matches(auth: str, message: str, *, key: str, secret: str) -> bool:
@@ -68,11 +69,8 @@ def master_key() -> bytes:
         raise RealtimeConfigurationError(
             f"private-encrypted- channels need {name} (32 random bytes, base64); it is not set."
         )
-    try:
-        key = base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != 32:
+    key = decode_master_key(value)
+    if key is None:
         raise RealtimeConfigurationError(f"{name} must be 32 bytes, base64-encoded.")
     return key
 

@@ -26,6 +26,9 @@ PRIVATE_PREFIX = "private-"
 ENCRYPTED_PREFIX = "private-encrypted-"
 PRESENCE_PREFIX = "presence-"
 SERVER_TO_USER_PREFIX = "#server-to-user-"
+#: Channel kinds (see channel_kind) whose subscriptions are signed; the others
+#: ("public", "user") are never signed and cannot be access-controlled.
+SIGNED_KINDS = frozenset({"private", "encrypted", "presence"})
 
 # ASCII only: Python's \d and \w also match non-ASCII digits and letters.
 _CHANNEL_RE = re.compile(r"\A[A-Za-z0-9_\-=@,.;]+\Z")
@@ -134,6 +137,12 @@ def validate_socket_id(socket_id: Any) -> str:
     return socket_id
 
 
+def to_json(value: Any) -> str:
+    """Compact JSON (DjangoJSONEncoder: datetimes, Decimal, UUID), exactly as sent and
+    signed. Raises TypeError/ValueError for values JSON cannot hold."""
+    return _ENCODER.encode(value)
+
+
 def encode_payload(data: Any) -> str:
     """Encode ``data`` as the JSON string sent to the server, within the size limit.
 
@@ -144,7 +153,7 @@ def encode_payload(data: Any) -> str:
         encoded = data
     else:
         try:
-            encoded = _ENCODER.encode(data)
+            encoded = to_json(data)
         except (TypeError, ValueError) as exc:
             raise RealtimeValidationError(
                 f"Event data cannot be encoded as JSON: {exc}", rule="payload_json"
@@ -153,18 +162,24 @@ def encode_payload(data: Any) -> str:
     return encoded
 
 
-def check_payload_size(encoded: str, *, what: str = "Event data") -> None:
-    """RealtimeValidationError when ``encoded`` is over the limit in UTF-8 bytes."""
-    if len(encoded) * 4 <= MAX_PAYLOAD_BYTES:
+def check_payload_size(
+    encoded: str,
+    *,
+    what: str = "Event data",
+    limit: int = MAX_PAYLOAD_BYTES,
+    rule: str = "payload_size",
+    advice: str = "Send an id and let clients fetch the rest.",
+) -> None:
+    """RealtimeValidationError when ``encoded`` is over ``limit`` UTF-8 bytes."""
+    if len(encoded) * 4 <= limit:
         return  # a code point is at most 4 UTF-8 bytes: certainly within the limit
     size = len(encoded.encode("utf-8"))
-    if size > MAX_PAYLOAD_BYTES:
+    if size > limit:
         _fail(
-            f"{what} is {size:,} bytes of UTF-8 JSON; the limit is {MAX_PAYLOAD_BYTES:,} "
-            "bytes. Send an id and let clients fetch the rest.",
-            "payload_size",
+            f"{what} is {size:,} bytes of UTF-8 JSON; the limit is {limit:,} bytes. {advice}",
+            rule,
             size,
-            MAX_PAYLOAD_BYTES,
+            limit,
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from .conf import SETTINGS_NAME, on_reload, realtime_settings
+from .conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -82,8 +82,6 @@ def accepted_secrets() -> dict[str, list[str]]:
         mapping = {key: list(configured)}
     else:  # a single string
         mapping = {key: [configured]}
-    from .checks import PLACEHOLDER_SECRETS
-
     usable: dict[str, list[str]] = {}
     for app_key, secrets in mapping.items():
         if isinstance(secrets, str) or secrets is None:
@@ -93,7 +91,7 @@ def accepted_secrets() -> dict[str, list[str]]:
             for sec in secrets
             if sec is not None
             and str(sec).strip()
-            and str(sec).strip().lower() not in PLACEHOLDER_SECRETS
+            and not is_placeholder_secret(sec)
         ]
         if app_key and good:
             usable[str(app_key)] = good

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 
 
-def sign(secret: str, payload: str) -> str:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+def sign(secret: str, payload: str | bytes) -> str:
+    """Hex HMAC-SHA256, written here independently of the app's signing code."""
+    raw = payload.encode() if isinstance(payload, str) else payload
+    return hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 def channel_auth(

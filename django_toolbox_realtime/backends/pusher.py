@@ -8,8 +8,7 @@ from typing import Any
 from pusher.crypto import encrypt
 
 from .. import client
-from ..conf import SETTINGS_NAME
-from ..exceptions import RealtimeConfigurationError
+from ..signing import master_key
 from ..validation import ENCRYPTED_PREFIX, check_payload_size
 from .base import BaseBackend, OutgoingEvent
 
@@ -44,13 +43,6 @@ class PusherBackend(BaseBackend):
     def _wire_data(channel: str, data: str) -> str:
         if not channel.startswith(ENCRYPTED_PREFIX):
             return data
-        inner = client._pusher_client(client.get_client())
-        master_key = inner._encryption_master_key
-        if not master_key:
-            raise RealtimeConfigurationError(
-                f"{SETTINGS_NAME}['ENCRYPTION_MASTER_KEY_BASE64'] is required to publish "
-                f"on {channel!r}."
-            )
-        wire = json.dumps(encrypt(channel, data, master_key), ensure_ascii=False)
+        wire = json.dumps(encrypt(channel, data, master_key()), ensure_ascii=False)
         check_payload_size(wire, what="Encrypted event data")
         return wire
