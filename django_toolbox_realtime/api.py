@@ -38,9 +38,7 @@ def new_event_id() -> str:
 
 
 def _channel_list(channel: str | Iterable[str] | None) -> list[str]:
-    if channel is None:
-        raise RealtimeValidationError("No channel given.", rule="channel_empty")
-    channels = [channel] if isinstance(channel, str) else list(channel)
+    channels = [channel] if isinstance(channel, str) else list(channel or ())
     if not channels:
         raise RealtimeValidationError("No channel given.", rule="channel_empty")
     for name in channels:

@@ -114,34 +114,22 @@ class PusherWSClient:
         self,
         predicate: Callable[[dict[str, Any]], bool],
         timeout: float | None = None,
-        start: int = 0,
     ) -> dict[str, Any]:
-        """The first message (from index ``start``) matching ``predicate``, waiting up to
+        """The first message matching ``predicate``, waiting up to
         ``timeout`` seconds; raises TimeoutError with what was received."""
         deadline = time.monotonic() + (timeout or self.timeout)
         with self._cond:
             while True:
-                for message in self.messages[start:]:
+                for message in self.messages:
                     if predicate(message):
                         return message
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self.closed.is_set() and not self._pending(predicate)):
+                if remaining <= 0 or self.closed.is_set():
                     raise TimeoutError(
                         f"no matching message; got {[m.get('event') for m in self.messages]}"
                         f" close={self.close_info}"
                     )
                 self._cond.wait(remaining)
-
-    def _pending(self, predicate: Callable[[dict[str, Any]], bool]) -> bool:
-        return any(predicate(m) for m in self.messages)
-
-    def events(self, name: str, channel: str | None = None) -> list[dict[str, Any]]:
-        with self._cond:
-            return [
-                m
-                for m in self.messages
-                if m.get("event") == name and (channel is None or m.get("channel") == channel)
-            ]
 
     def wait_for_count(
         self, name: str, count: int, timeout: float | None = None, channel: str | None = None
