@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from benchmarks import Result
 from django_toolbox_realtime.views.health import PusherStatusView
 from django_toolbox_realtime.views.webhooks import WebhookView
-from django_toolbox_realtime.webhook_verification import sign
+from tests.helpers import sign
 
 
 @csrf_exempt
@@ -80,7 +80,7 @@ def bench_webhooks(quick: bool) -> Result:
     key, secret = settings.TEST_KEY, settings.TEST_SECRET
     t0 = int(time.time() * 1000)
     bodies = [batch(i, t0) for i in range(n * rounds * 2 + 10)]
-    signatures = [sign(b, secret) for b in bodies]
+    signatures = [sign(secret, b) for b in bodies]
     counter = [0]
 
     def post(url: str) -> Callable[[int], None]:

@@ -108,6 +108,15 @@ class ChannelState(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Expired grace periods are found by vacating_at (see state_transitions
+        # .settle_expired): only the few channels with a pending vacate are indexed.
+        indexes = [
+            models.Index(
+                fields=["vacating_at"],
+                name="trt_channel_vacating",
+                condition=models.Q(vacating_at__isnull=False),
+            )
+        ]
         verbose_name = _("live channel")
         verbose_name_plural = _("live channels")
 
@@ -141,6 +150,15 @@ class PresenceMember(models.Model):
         ordering = ["channel", "user_id"]
         constraints = [
             models.UniqueConstraint(fields=["channel", "user_id"], name="trt_member_unique")
+        ]
+        # Expired grace periods are found by leaving_at among the members not gone
+        # (see state_transitions.settle_expired): only pending leaves are indexed.
+        indexes = [
+            models.Index(
+                fields=["leaving_at"],
+                name="trt_member_leaving",
+                condition=models.Q(leaving_at__isnull=False, left_at__isnull=True),
+            )
         ]
         verbose_name = _("online member")
         verbose_name_plural = _("online members")

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from . import client
-from .validation import validate_channel_name, validate_user_id
+from .validation import PRESENCE_PREFIX, validate_channel_name, validate_user_id
 
 
 def fetch_channels(prefix: str | None = None, info: list[str] | None = None) -> dict[str, Any]:
@@ -24,14 +24,6 @@ def fetch_channels(prefix: str | None = None, info: list[str] | None = None) -> 
     answer = client.send("GET", "/channels", params)
     channels = answer.get("channels", {}) if isinstance(answer, dict) else {}
     return channels if isinstance(channels, dict) else {}
-
-
-def fetch_channel(channel: str, info: list[str] | None = None) -> dict[str, Any]:
-    """``GET /channels/<name>``: ``{"occupied": bool, ...}``."""
-    validate_channel_name(channel)
-    params = {"info": ",".join(info)} if info else {}
-    answer = client.send("GET", f"/channels/{quote(channel, safe='')}", params)
-    return answer if isinstance(answer, dict) else {}
 
 
 def fetch_users(channel: str) -> list[str]:
@@ -59,5 +51,5 @@ def ping() -> float:
     Signed, so it also proves that APP_ID, KEY and SECRET are right (401 otherwise).
     """
     started = time.perf_counter()
-    client.send("GET", "/channels", {"filter_by_prefix": "presence-"})
+    client.send("GET", "/channels", {"filter_by_prefix": PRESENCE_PREFIX})
     return (time.perf_counter() - started) * 1000.0

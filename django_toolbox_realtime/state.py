@@ -1,9 +1,9 @@
 """Live channel and presence state, kept from the server's webhooks.
 
 Read it with :func:`active_channels`, :func:`online_users` and
-:func:`connected_user_count`. It is written by the webhook view
-(:func:`apply_events`), by ``manage.py realtime_sync`` (:func:`reconcile`), and
-pruned by :func:`prune`.
+:func:`connected_user_count`. It is written by the webhook view (which runs
+:func:`apply_events` in a write of its own, after the delivery record), by
+``manage.py realtime_sync`` (:func:`reconcile`), and pruned by :func:`prune`.
 
 Rules every writer follows (see docs/webhooks-and-health.md):
 
@@ -21,7 +21,7 @@ Rules every writer follows (see docs/webhooks-and-health.md):
   key order inside one transaction; new rows are inserted skipping existing keys,
   and one that another process created meanwhile raises ``RowConflict`` (an
   IntegrityError): the transaction is rolled back and the body applied again
-  (bounded retries).
+  (bounded retries: ``state_transitions.run``, the one write mechanism).
 
 Internals: ``state_transitions`` (one write: the batch of rows it touches and
 what each event does to them) and ``state_rows`` (the rows and their SQL).
@@ -30,7 +30,6 @@ what each event does to them) and ``state_rows`` (the rows and their SQL).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,24 +38,25 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import signals
-from .conf import realtime_settings
 from .models import ChannelState, PresenceMember
 from .state_rows import RowConflict, delete_ended
 from .state_transitions import (
     Batch,
     Change,
-    apply,
     apply_one,
     cutoff,
     datetime_of,
     join,
     leave,
+    newer,
     occupy,
     run,
     send_changes,
     settle_expired,
     vacate,
 )
+from .webhook_verification import now_ms as current_ms
+from .webhook_verification import tolerance_ms
 
 __all__ = [
     "Change",
@@ -70,7 +70,6 @@ __all__ = [
     "prune",
     "reconcile",
     "send_changes",
-    "settle",
 ]
 
 # --- reading -------------------------------------------------------------------------
@@ -117,47 +116,27 @@ def connected_user_count(channels: Iterable[str] | None = None) -> int:
 # --- writing ---------------------------------------------------------------------------
 
 
-def apply_events(
-    events: list[dict[str, Any]],
-    time_ms: int,
-    *,
-    now: dt.datetime | None = None,
-    cursor: Any = None,
-) -> tuple[list[Change], int]:
-    """Apply validated webhook events (one body) in order.
+#: Events that change a channel row, and those that change a member row.
+_OCCUPANCY = ("channel_occupied", "channel_vacated", "subscription_count")
+_MEMBERSHIP = ("member_added", "member_removed")
 
-    Returns the changes (signals to send after commit) and how many events were
-    skipped as older than the stored state. Given a ``cursor`` (the webhook
-    view's), the events are applied through it in the transaction it is in, with
-    no savepoint: a conflict raises :class:`RowConflict` and the caller retries
-    its whole transaction. Otherwise they are applied in their own transaction
-    (a savepoint when nested), retried on conflict.
+
+def apply_events(b: Batch, events: list[dict[str, Any]], time_ms: int) -> int:
+    """Apply validated webhook events (one body, sent at ``time_ms``) in order, in
+    the write ``b`` (see ``state_transitions.run``); returns how many were skipped as older than
+    the stored state. The signals to send are ``b.changes``.
+
+    Expired grace periods are settled first, by a body about channels or members
+    only: ``client_event`` and ``cache_miss`` touch no row.
     """
-    stale = [0]
     at = datetime_of(time_ms)
-    occupancy = ("channel_occupied", "channel_vacated", "subscription_count")
-    membership = ("member_added", "member_removed")
-    channels = [ev["channel"] for ev in events if ev["name"] in occupancy]
-    members = [(ev["channel"], ev["user_id"]) for ev in events if ev["name"] in membership]
+    channels = [ev["channel"] for ev in events if ev["name"] in _OCCUPANCY]
+    members = [(ev["channel"], ev["user_id"]) for ev in events if ev["name"] in _MEMBERSHIP]
     vacated = [ev["channel"] for ev in events if ev["name"] == "channel_vacated"]
-
-    def work(b: Batch) -> None:
-        stale[0] = 0
-        if b.grace_seconds > 0:
-            settle_expired(b)
-        b.load(channels, members, vacated)
-        for ev in events:
-            if not apply_one(b, ev, time_ms, at):
-                stale[0] += 1
-
-    now = now or timezone.now()
-    changes = run(work, now) if cursor is None else apply(work, now, cursor)
-    return changes, stale[0]
-
-
-def settle(now: dt.datetime | None = None) -> list[Change]:
-    """Apply the leaves whose grace period has passed; returns the changes to send."""
-    return run(settle_expired, now or timezone.now())
+    if b.grace_seconds > 0 and (channels or members):
+        settle_expired(b)
+    b.load(channels, members, vacated)
+    return sum(not apply_one(b, ev, time_ms, at) for ev in events)
 
 
 # --- reconciliation with the server -------------------------------------------------------
@@ -192,13 +171,23 @@ def reconcile(
     def work(b: Batch) -> None:
         settle_expired(b)
         stored = ChannelState.objects.filter(occupied=True)
+        stored_members = PresenceMember.objects.filter(left_at__isnull=True)
         if prefix:
             stored = stored.filter(name__startswith=prefix)
-        names = set(stored.values_list("name", flat=True)) | set(server_channels)
-        b.load(names, [])
+            stored_members = stored_members.filter(channel__startswith=prefix)
+        occupied = set(stored.values_list("name", flat=True))
+        names = occupied | set(server_channels)
+        member_channels = set(stored_members.values_list("channel", flat=True))
+        member_channels |= set(server_users)
+        # Every row the repair may touch, locked in two statements before it starts
+        # (channels, then members: the order of every writer), whatever the number
+        # of channels: the members of channels with members or about to be vacated,
+        # and the rows of the members the server reports.
+        wanted = [(channel, user) for channel, users in server_users.items() for user in users]
+        b.load(names, wanted, member_channels | (occupied - set(server_channels)))
         for name in sorted(names):
             row = b.channels.get(name)
-            if row is not None and row.last_time_ms > at_ms:
+            if newer(row, at_ms):
                 continue
             on_server = name in server_channels
             if on_server and (row is None or not row.occupied):
@@ -207,18 +196,13 @@ def reconcile(
                 vacate(b, name, at_ms, at, None, "sync")
             count = (server_channels.get(name) or {}).get("subscription_count")
             if on_server and isinstance(count, int) and not isinstance(count, bool):
-                b.channel(name).subscription_count = count
-        stored_members = PresenceMember.objects.filter(left_at__isnull=True)
-        if prefix:
-            stored_members = stored_members.filter(channel__startswith=prefix)
-        member_channels = set(stored_members.values_list("channel", flat=True))
-        for channel in sorted(member_channels | set(server_users)):
+                b.channel(name).subscription_count = count  # written only if it changed
+        for channel in sorted(member_channels):
             present = {m.user_id: m for m in b.present_members(channel)}
-            wanted = set(server_users.get(channel, ()))
-            b.load([], [(channel, u) for u in wanted])
-            for user_id in sorted(wanted):
+            users = set(server_users.get(channel, ()))
+            for user_id in sorted(users):
                 m = b.members.get((channel, user_id))
-                if m is not None and m.last_time_ms > at_ms:
+                if newer(m, at_ms):
                     continue
                 if user_id in present:
                     if m is not None and m.leaving_at is not None:
@@ -227,7 +211,7 @@ def reconcile(
                     continue
                 join(b, channel, user_id, at_ms, at, None, "sync")
             for user_id, m in sorted(present.items()):
-                if user_id not in wanted and m.last_time_ms <= at_ms and m.left_at is None:
+                if user_id not in users and not newer(m, at_ms) and m.left_at is None:
                     leave(b, m, at_ms, at, None, "sync")
 
     report.changes = run(work, timezone.now(), final=True)
@@ -252,6 +236,5 @@ def prune(now_ms: int | None = None) -> int:
 
     Returns how many rows were deleted.
     """
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    limit = now_ms - int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000) - 60_000
-    return delete_ended(limit)
+    now = current_ms() if now_ms is None else now_ms
+    return delete_ended(now - tolerance_ms() - 60_000)

@@ -39,7 +39,8 @@ class Row:
     A row loaded from the database carries only the columns the transitions read
     (``READ``, remembered in ``loaded``, so that only changed ones are written
     back); the ``WRITE_ONLY`` columns are written when assigned, and reading one
-    before assigning it raises AttributeError, on purpose. A new row has them all.
+    before assigning it raises AttributeError, on purpose. A new row has them all
+    (a member's ``joined_at`` once the transition that creates it has set it).
     """
 
     __slots__ = ("pk", "loaded")
@@ -88,8 +89,10 @@ class ChannelRow(Row):
     KIND = "channel"
     MODEL = ChannelState
     KEY = ("name",)
-    READ = ("occupied", "vacating_at", "last_time_ms")
-    WRITE_ONLY = ("occupied_since", "vacated_at", "subscription_count", "last_event_at")
+    # subscription_count is read so that an unchanged count is not written again
+    # (realtime_sync assigns it on every occupied channel).
+    READ = ("occupied", "vacating_at", "last_time_ms", "subscription_count")
+    WRITE_ONLY = ("occupied_since", "vacated_at", "last_event_at")
 
     def __init__(self, name: str) -> None:  # a new row, with the model's defaults
         self.pk = None
@@ -106,10 +109,10 @@ class ChannelRow(Row):
     @classmethod
     def from_db(cls, record: Sequence[Any], tz: dt.tzinfo | None) -> ChannelRow:
         row = cls.__new__(cls)
-        row.pk, row.name, occupied, vacating_at, row.last_time_ms = record
+        row.pk, row.name, occupied, vacating_at, row.last_time_ms, row.subscription_count = record
         row.occupied = bool(occupied)
         row.vacating_at = _aware(vacating_at, tz)
-        row.loaded = (row.occupied, row.vacating_at, row.last_time_ms)
+        row.loaded = (row.occupied, row.vacating_at, row.last_time_ms, row.subscription_count)
         return row
 
 
@@ -123,7 +126,9 @@ class MemberRow(Row):
     READ = ("leaving_at", "left_at", "last_time_ms")
     WRITE_ONLY = ("joined_at",)
 
-    def __init__(self, channel: str, user_id: str, joined_at: dt.datetime) -> None:
+    joined_at: dt.datetime  # set by the transition that creates the member (join, remove)
+
+    def __init__(self, channel: str, user_id: str) -> None:
         self.pk = None
         self.loaded = ()
         self.channel = channel
@@ -131,7 +136,6 @@ class MemberRow(Row):
         self.leaving_at: dt.datetime | None = None
         self.left_at: dt.datetime | None = None
         self.last_time_ms = 0
-        self.joined_at = joined_at
 
     @classmethod
     def from_db(cls, record: Sequence[Any], tz: dt.tzinfo | None) -> MemberRow:

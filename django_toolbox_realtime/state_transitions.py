@@ -1,19 +1,24 @@
 """Internal: one state write — the batch of rows it touches, and what each event
 does to them.
 
-Used by :mod:`django_toolbox_realtime.state`; not a public API. A write loads
-(and locks) the rows it needs once into a :class:`Batch`, the transition
-functions change them in memory and record the signals to send, and the batch
-writes the changed rows back (``state_rows`` holds the rows and their SQL).
+Used by :mod:`django_toolbox_realtime.state` and the webhook view; not a public
+API. A write (:func:`run`) loads (and locks) the rows it needs once into a
+:class:`Batch`, the transition functions change them in memory and record the
+signals to send, and the batch writes the changed rows back (``state_rows``
+holds the rows and their SQL). :func:`run` is the one transaction and retry
+policy of every state write; after a write that changed the stored state it
+drops health's cached status.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, OperationalError, connections, router, transaction
 from django.dispatch import Signal
@@ -26,7 +31,10 @@ from .state_rows import Adapter, ChannelRow, MemberRow, select_locked, write_row
 
 logger = logging.getLogger("django_toolbox_realtime.state")
 
-ATTEMPTS = 3
+T = TypeVar("T")
+
+#: Attempts of one write (see :func:`retried`).
+ATTEMPTS = 6
 
 
 @dataclass(slots=True)
@@ -49,6 +57,16 @@ def send_changes(changes: Iterable[Change], sender: Any) -> None:
                 )
 
 
+#: Signals that change no stored row: relayed as they come.
+_RELAYED = (signals.client_event, signals.cache_miss)
+
+
+def state_changed(changes: Iterable[Change]) -> bool:
+    """Whether ``changes`` include one of the stored state (anything but a relayed
+    ``client_event`` or ``cache_miss``)."""
+    return any(change.signal not in _RELAYED for change in changes)
+
+
 def cutoff(now: dt.datetime | None = None) -> dt.datetime:
     """Pending leaves older than this have taken effect."""
     now = now or timezone.now()
@@ -69,7 +87,9 @@ class Batch:
 
     def __init__(self, now: dt.datetime, cursor: Any, final: bool = False) -> None:
         self.now = now
-        self.cursor = cursor  # one Django cursor of the state's database, for every statement
+        # One Django cursor of the state's database, in the write's transaction: for
+        # every statement of the write (the webhook view's delivery record too).
+        self.cursor = cursor
         self.final = final  # ignore the grace period (reconciliation is authoritative)
         self.grace_seconds = float(realtime_settings.PRESENCE_GRACE_SECONDS)
         self.channels: dict[str, ChannelRow] = {}
@@ -136,7 +156,7 @@ class Batch:
     def member(self, channel: str, user_id: str) -> MemberRow:
         row = self.members.get((channel, user_id))
         if row is None:
-            row = self.members[(channel, user_id)] = MemberRow(channel, user_id, self.now)
+            row = self.members[(channel, user_id)] = MemberRow(channel, user_id)
         self.dirty_members.add((channel, user_id))
         return row
 
@@ -160,35 +180,47 @@ class Batch:
         write_rows(self.cursor, MemberRow, members, adapt)
 
 
-def apply(work: Callable[[Batch], None], now: dt.datetime, cursor: Any) -> list[Change]:
-    """``work`` through ``cursor``, in the transaction its connection is in (no
-    savepoint): a :class:`RowConflict` leaves that transaction to be rolled back
-    and retried whole by its owner."""
-    if not cursor.db.in_atomic_block:
-        raise transaction.TransactionManagementError("apply() needs a transaction.")
-    batch = Batch(now, cursor)
-    work(batch)
-    batch.save()
-    return batch.changes
+def retried(attempt: Callable[[], T]) -> T:
+    """The one retry policy of the app's writes: ``attempt()`` again after a
+    conflict (IntegrityError: a row another process created meanwhile) or a
+    transient lock error (OperationalError: SQLite "database is locked", a
+    PostgreSQL deadlock victim), at most :data:`ATTEMPTS` times in all, with a
+    short exponential pause between attempts (10-160 ms)."""
+    for n in range(ATTEMPTS):
+        try:
+            return attempt()
+        except (IntegrityError, OperationalError) as exc:
+            if n == ATTEMPTS - 1:
+                raise
+            logger.info("Concurrent write (%s); trying again.", type(exc).__name__)
+            time.sleep(0.01 * 2**n + random.uniform(0, 0.01))
+    raise AssertionError("unreachable")
 
 
 def run(work: Callable[[Batch], None], now: dt.datetime, final: bool = False) -> list[Change]:
-    """``work`` in its own transaction (a savepoint when nested), retried on conflict."""
+    """``work`` in one transaction of the state's database (a savepoint when
+    nested), its rows written back, retried whole on conflict (:func:`retried`);
+    returns the changes (signals to send).
+
+    Any other exception ``work`` raises rolls the transaction back and propagates
+    (the webhook view stops a repeated body that way). Once the transaction is
+    over, a write that changed the stored state drops health's cached status.
+    """
     connection = connections[router.db_for_write(ChannelState)]
-    for attempt in range(ATTEMPTS):
-        try:
-            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-                batch = Batch(now, cursor, final)
-                work(batch)
-                batch.save()
-                return batch.changes
-        except (IntegrityError, OperationalError):
-            # A new row inserted meanwhile by another process, or a deadlock between
-            # two writers (PostgreSQL picks one victim): roll back, apply again.
-            if attempt == ATTEMPTS - 1:
-                raise
-            logger.info("Concurrent write on the same channel state; applying again.")
-    raise AssertionError("unreachable")
+
+    def attempt() -> list[Change]:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            batch = Batch(now, cursor, final)
+            work(batch)
+            batch.save()
+        return batch.changes
+
+    changes = retried(attempt)
+    if state_changed(changes):
+        from . import health  # health reads the state: imported when first needed
+
+        health.forget_cached_status()
+    return changes
 
 
 # --- transitions -------------------------------------------------------------------------
@@ -204,13 +236,11 @@ def occupy(b: Batch, name: str, t: int, at: dt.datetime, event: Any, reason: str
     b.emit(signals.channel_occupied, channel=name, time_ms=t, event=event, reason=reason)
 
 
-def vacate(
-    b: Batch, name: str, t: int, at: dt.datetime, event: Any, reason: str, final: bool = False
-) -> None:
+def vacate(b: Batch, name: str, t: int, at: dt.datetime, event: Any, reason: str) -> None:
     row = b.channel(name)
     known_vacated = not row.new and not row.occupied
     row.last_time_ms, row.last_event_at = t, at
-    if row.occupied and not final and b.grace_pending(at):
+    if row.occupied and b.grace_pending(at):
         row.vacating_at = row.vacating_at or at
         return
     if known_vacated:
@@ -219,7 +249,7 @@ def vacate(
     row.vacated_at = at
     b.emit(signals.channel_vacated, channel=name, time_ms=t, event=event, reason=reason)
     for m in b.present_members(name):
-        if m.last_time_ms <= t:
+        if not newer(m, t):
             leave(b, m, t, m.leaving_at or at, None, "channel_vacated")
 
 
@@ -275,13 +305,9 @@ def remove(
 # --- events ------------------------------------------------------------------------------
 
 
-def _stale_channel(b: Batch, name: str, t: int) -> bool:
-    row = b.channels.get(name)
-    return row is not None and row.last_time_ms > t
-
-
-def _stale_member(b: Batch, channel: str, user_id: str, t: int) -> bool:
-    row = b.members.get((channel, user_id))
+def newer(row: ChannelRow | MemberRow | None, t: int) -> bool:
+    """Whether ``row`` (None: not stored) holds an event newer than ``t``: an event
+    at ``t`` must then leave it alone."""
     return row is not None and row.last_time_ms > t
 
 
@@ -289,22 +315,24 @@ def apply_one(b: Batch, ev: dict[str, Any], t: int, at: dt.datetime) -> bool:
     """Apply one validated event; False when it was older than the stored state."""
     name, channel = ev["name"], ev["channel"]
     if name == "channel_occupied" or name == "channel_vacated":
-        if _stale_channel(b, channel, t):
+        if newer(b.channels.get(channel), t):
             return False
         (occupy if name == "channel_occupied" else vacate)(b, channel, t, at, ev, "webhook")
     elif name == "member_added" or name == "member_removed":
-        if _stale_member(b, channel, ev["user_id"], t):
+        if newer(b.members.get((channel, ev["user_id"])), t):
             return False
         action = join if name == "member_added" else remove
         action(b, channel, ev["user_id"], t, at, ev, "webhook")
     elif name == "subscription_count":
-        if _stale_channel(b, channel, t):
+        if newer(b.channels.get(channel), t):
             return False
         row = b.channel(channel)
         row.subscription_count = ev["subscription_count"]
         if row.new and ev["subscription_count"] > 0:
-            row.occupied, row.occupied_since = True, at
-        # Not an ordering point: last_time_ms is left for occupied/vacated.
+            # Subscribers on a channel not known yet: occupied, through the same
+            # transition (and signal) as channel_occupied, which then changes nothing.
+            occupy(b, channel, t, at, ev, "webhook")
+        # Otherwise not an ordering point: last_time_ms is left for occupied/vacated.
         b.emit(
             signals.subscription_count,
             channel=channel,
@@ -333,9 +361,7 @@ def settle_expired(b: Batch) -> None:
     channels, members = b.load_expired(cutoff(b.now))
     for row in channels:
         if row.occupied and row.vacating_at is not None:
-            vacate(
-                b, row.name, row.last_time_ms, row.vacating_at, None, "grace_expired", final=True
-            )
+            vacate(b, row.name, row.last_time_ms, row.vacating_at, None, "grace_expired")
     for m in members:
         if m.left_at is None and m.leaving_at is not None:
             leave(b, m, m.last_time_ms, m.leaving_at, None, "grace_expired")

@@ -15,24 +15,23 @@ transaction on PostgreSQL.
 from __future__ import annotations
 
 import logging
-import random
-import time
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import DatabaseError, OperationalError, connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from .conf import realtime_settings
 from .models import WebhookDelivery
 from .state_rows import named, params
+from .state_transitions import retried
+from .webhook_verification import now_ms as current_ms
+from .webhook_verification import tolerance_ms
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
-
-T = TypeVar("T")
 
 #: Prune once every this many records (by primary key), not on every request.
 PRUNE_EVERY = 16
@@ -142,11 +141,6 @@ def set_detail(pk: int, detail: str) -> None:
     WebhookDelivery.objects.filter(pk=pk).update(detail=clean_text(detail, 255))
 
 
-def seen(digest: str) -> bool:
-    """Whether a body with this digest was accepted (and is still remembered)."""
-    return WebhookDelivery.objects.filter(digest=digest).exists()
-
-
 def record(
     outcome: str,
     status_code: int,
@@ -157,9 +151,10 @@ def record(
     detail: str = "",
 ) -> int | None:
     """Store a rejected or duplicate delivery; its primary key. Never raises:
-    logging must not fail the response."""
+    logging must not fail the response. (Retried like every write: see
+    ``state_transitions.retried``.)"""
     try:
-        pk = retry_on_lock(
+        pk = retried(
             lambda: insert(
                 outcome,
                 status_code,
@@ -174,19 +169,6 @@ def record(
         return None
     maybe_prune(pk)
     return pk
-
-
-def retry_on_lock(work: Callable[[], T], attempts: int = 6) -> T:
-    """``work()``, again after a transient lock error (SQLite "database is locked",
-    a PostgreSQL deadlock victim), with a short exponential backoff (10-160 ms)."""
-    for attempt in range(attempts):
-        try:
-            return work()
-        except OperationalError:
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.01 * 2**attempt + random.uniform(0, 0.01))
-    raise AssertionError("unreachable")
 
 
 def maybe_prune(pk: int | None) -> bool:
@@ -219,8 +201,7 @@ def prune(now_ms: int | None = None, newest: int | None = None) -> int:
     known), and the state rows that only record an end; returns how many."""
     from . import state
 
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    tolerance_ms = int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000)
+    now = current_ms() if now_ms is None else now_ms
     size = int(realtime_settings.WEBHOOK_DELIVERY_LOG_SIZE)
     connection = _connection()
     newest_sql, without_digest, expired = _prune_sql(connection.alias)
@@ -233,6 +214,6 @@ def prune(now_ms: int | None = None, newest: int | None = None) -> int:
         # duplicate) and accepted ones whose time_ms can no longer pass the time check.
         cursor.execute(without_digest, params([newest - size]))
         deleted += max(0, cursor.rowcount)
-        cursor.execute(expired, params([newest - size, now_ms - tolerance_ms]))
+        cursor.execute(expired, params([newest - size, now - tolerance_ms()]))
         deleted += max(0, cursor.rowcount)
-    return deleted + state.prune(now_ms)
+    return deleted + state.prune(now)

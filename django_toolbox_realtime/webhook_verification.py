@@ -10,7 +10,6 @@ answer and a short reason that never contains a secret.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -23,6 +22,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from .conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
+from .signing import sign
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -61,7 +61,17 @@ class WebhookPayload:
     events: list[dict[str, Any]]  # known events, validated and normalized
     unknown: list[str] = field(default_factory=list)  # names skipped
     digest: str = ""  # sha256 of the raw body (dedupe key)
-    key: str = ""
+
+
+def now_ms() -> int:
+    """Now, in Unix milliseconds (the unit of a webhook's ``time_ms``)."""
+    return int(time.time() * 1000)
+
+
+def tolerance_ms() -> int:
+    """``WEBHOOK_TOLERANCE_SECONDS`` in milliseconds: how far ``time_ms`` may lie
+    from now, and so how long a body (and its digest) stays acceptable."""
+    return int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000)
 
 
 def accepted_secrets() -> dict[str, list[str]]:
@@ -89,9 +99,7 @@ def accepted_secrets() -> dict[str, list[str]]:
         good = [
             str(sec)
             for sec in secrets
-            if sec is not None
-            and str(sec).strip()
-            and not is_placeholder_secret(sec)
+            if sec is not None and str(sec).strip() and not is_placeholder_secret(sec)
         ]
         if app_key and good:
             usable[str(app_key)] = good
@@ -120,10 +128,10 @@ def read_body(request: HttpRequest) -> bytes:
     return body
 
 
-def verify_signature(request: HttpRequest, body: bytes) -> str:
+def verify_signature(request: HttpRequest, body: bytes) -> None:
     """Check ``X-Pusher-Key`` and ``X-Pusher-Signature`` over the raw ``body``.
 
-    Returns the app key. Constant-time comparison against every accepted secret
+    Constant-time comparison against every accepted secret of the key
     (rotation); the signature must be the lower-case hex digest, exactly.
     """
     # META, not request.headers: building the headers mapping costs more than
@@ -147,12 +155,10 @@ def verify_signature(request: HttpRequest, body: bytes) -> str:
         raise WebhookRejected(401, "unknown X-Pusher-Key")
     matched = False
     for secret in secrets:
-        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         # Every secret is tried (no early exit) so timing says nothing about which.
-        matched |= constant_time_compare(expected, signature)
+        matched |= constant_time_compare(sign(secret, body), signature)
     if not matched:
         raise WebhookRejected(401, "invalid signature")
-    return key
 
 
 def _reject_constant(name: str) -> Any:
@@ -163,17 +169,17 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_time(time_ms: Any, now_ms: int | None = None) -> int:
+def check_time(time_ms: Any, now: int | None = None) -> int:
     """``time_ms`` as an int within ``WEBHOOK_TOLERANCE_SECONDS`` of now."""
     if not _is_int(time_ms):
         if isinstance(time_ms, float) and not math.isfinite(time_ms):
             raise WebhookRejected(400, "time_ms is not a finite number")
         raise WebhookRejected(400, "time_ms must be an integer (milliseconds)")
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    tolerance_ms = int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000)
-    if time_ms < now_ms - tolerance_ms:
+    now = now_ms() if now is None else now
+    tolerance = tolerance_ms()
+    if time_ms < now - tolerance:
         raise WebhookRejected(400, "time_ms is too old (beyond WEBHOOK_TOLERANCE_SECONDS)")
-    if time_ms > now_ms + tolerance_ms:
+    if time_ms > now + tolerance:
         raise WebhookRejected(400, "time_ms is in the future (beyond WEBHOOK_TOLERANCE_SECONDS)")
     return time_ms
 
@@ -219,7 +225,7 @@ def normalize_event(event: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def parse_body(body: bytes, now_ms: int | None = None) -> WebhookPayload:
+def parse_body(body: bytes, now: int | None = None) -> WebhookPayload:
     """Decode and validate a (verified) body. Nothing is applied here."""
     try:
         data = json.loads(body, parse_constant=_reject_constant)
@@ -229,7 +235,7 @@ def parse_body(body: bytes, now_ms: int | None = None) -> WebhookPayload:
         raise WebhookRejected(400, "body must be a JSON object")
     if "time_ms" not in data:
         raise WebhookRejected(400, "time_ms is missing")
-    time_ms = check_time(data["time_ms"], now_ms)
+    time_ms = check_time(data["time_ms"], now)
     raw_events = data.get("events")
     if not isinstance(raw_events, list):
         raise WebhookRejected(400, "events must be a list")
@@ -253,15 +259,9 @@ def parse_body(body: bytes, now_ms: int | None = None) -> WebhookPayload:
     )
 
 
-def verify_request(request: HttpRequest, now_ms: int | None = None) -> WebhookPayload:
-    """Everything above, in order: size, headers, signature, JSON, time, events."""
+def verify_request(request: HttpRequest, now: int | None = None) -> WebhookPayload:
+    """Everything above, in order: size, headers, signature, JSON, time, events
+    (``now``: the time to check ``time_ms`` against, in ms; default :func:`now_ms`)."""
     body = read_body(request)
-    key = verify_signature(request, body)
-    payload = parse_body(body, now_ms)
-    payload.key = key
-    return payload
-
-
-def sign(body: bytes, secret: str) -> str:
-    """The signature a server puts in ``X-Pusher-Signature`` (for tests and tools)."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    verify_signature(request, body)
+    return parse_body(body, now)

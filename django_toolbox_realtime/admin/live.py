@@ -21,12 +21,19 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import client, health, usage
+from .. import client, health
 from ..conf import realtime_settings
 from ..exceptions import RealtimeError
+from ..health.checks import HealthContext
 from ..models import ChannelState, PresenceMember, RealtimeStatus, WebhookDelivery
 from ..state import present_members
-from ..validation import channel_kind
+from ..validation import (
+    ENCRYPTED_PREFIX,
+    PRESENCE_PREFIX,
+    PRIVATE_PREFIX,
+    SERVER_TO_USER_PREFIX,
+    channel_kind,
+)
 from ..webhook_verification import accepted_secrets
 
 MASK = "••••••••"
@@ -55,13 +62,16 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 class ChannelKindFilter(admin.SimpleListFilter):
+    """The kinds of :func:`~django_toolbox_realtime.validation.channel_kind`, in SQL."""
+
     title = _("kind")
     parameter_name = "kind"
+    #: The name prefix of each kind but "public" (the names with none of them).
     prefixes = {
-        "presence": "presence-",
-        "private": "private-",
-        "encrypted": "private-encrypted-",
-        "user": "#server-to-user-",
+        "encrypted": ENCRYPTED_PREFIX,
+        "private": PRIVATE_PREFIX,
+        "presence": PRESENCE_PREFIX,
+        "user": SERVER_TO_USER_PREFIX,
     }
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
@@ -77,14 +87,15 @@ class ChannelKindFilter(admin.SimpleListFilter):
         value = self.value()
         field = "name" if queryset.model is ChannelState else "channel"
         if value == "public":
-            for prefix in ("presence-", "private-", "#server-to-user-"):
+            for prefix in self.prefixes.values():
                 queryset = queryset.exclude(**{f"{field}__startswith": prefix})
-        elif value == "private":
-            queryset = queryset.filter(**{f"{field}__startswith": "private-"}).exclude(
-                **{f"{field}__startswith": "private-encrypted-"}
-            )
         elif value in self.prefixes:
-            queryset = queryset.filter(**{f"{field}__startswith": self.prefixes[value]})
+            prefix = self.prefixes[value]
+            queryset = queryset.filter(**{f"{field}__startswith": prefix})
+            # A longer prefix is another kind ("private-encrypted-" is not "private").
+            for other in self.prefixes.values():
+                if other != prefix and other.startswith(prefix):
+                    queryset = queryset.exclude(**{f"{field}__startswith": other})
         return queryset
 
 
@@ -192,22 +203,24 @@ class RealtimeStatusAdmin(admin.ModelAdmin):
             form = TestEventForm(request.POST)
             if form.is_valid() and self._send_test_event(request, form.cleaned_data):
                 return HttpResponseRedirect(request.path)
+        health_context = HealthContext()
+        status = health.pusher_status(health_context)
+        budget = health_context.budget  # read once, with the status that shows it
+        webhook_url = _webhook_url(request)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Realtime status"),
             "config": configuration_rows(),
-            "status": health.pusher_status(),
-            "messages_today": usage.messages_today(),
-            "budget": int(realtime_settings.DAILY_MESSAGE_BUDGET),
-            "budget_percent": _percent(
-                usage.messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET)
-            ),
-            "webhook_url": _webhook_url(request),
+            "status": status,
+            "messages_today": budget.sent,
+            "budget": budget.daily,
+            "budget_percent": _percent(budget.sent, budget.daily),
+            "webhook_url": webhook_url,
             "soketi_webhooks": json.dumps(
                 [
                     {
-                        "url": _webhook_url(request) or "https://YOUR-SITE/api/v1/pusher/webhook",
+                        "url": webhook_url or "https://YOUR-SITE/api/v1/pusher/webhook",
                         "event_types": RECOMMENDED_EVENT_TYPES,
                     }
                 ]

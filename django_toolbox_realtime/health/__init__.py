@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
-from .. import client, state, usage
+from .. import client, state
 from ..conf import SETTINGS_NAME, realtime_settings
 from ..exceptions import RealtimeConfigurationError
 from ..validation import PRESENCE_PREFIX
@@ -89,6 +89,7 @@ def pusher_status(context: HealthContext | None = None) -> dict[str, Any]:
     # above, as the webhooks reported them.
     connected = state.connected_user_count(c for c in channels if c.startswith(PRESENCE_PREFIX))
     limit = int(realtime_settings.HEALTH_MAX_CHANNELS_LISTED)
+    budget = context.budget
     return {
         "status": status,
         "pusher_enabled": context.enabled,
@@ -97,9 +98,9 @@ def pusher_status(context: HealthContext | None = None) -> dict[str, Any]:
         "active_channels": channels[:limit],
         "active_channels_truncated": len(channels) > limit,
         "source": source,
-        "rate_limit_remaining": usage.budget_remaining(),
-        "messages_today": usage.messages_today(),
-        "daily_message_budget": int(realtime_settings.DAILY_MESSAGE_BUDGET),
+        "rate_limit_remaining": budget.remaining,
+        "messages_today": budget.sent,
+        "daily_message_budget": budget.daily,
         "server": client.server_label(),
         "checked_at": context.now.isoformat(),
         "checks": {name: result.as_dict() for name, (_, result) in results.items()},
@@ -108,7 +109,8 @@ def pusher_status(context: HealthContext | None = None) -> dict[str, Any]:
 
 def cached_pusher_status() -> dict[str, Any]:
     """:func:`pusher_status`, computed at most once per ``HEALTH_CACHE_SECONDS``
-    and again as soon as a webhook changed the stored state."""
+    and again as soon as a state write (a webhook, ``realtime_sync``) changed the
+    stored state."""
     data, version = status_cache.lookup()
     if data is not None:
         return data
@@ -124,7 +126,8 @@ def cached_pusher_status() -> dict[str, Any]:
 
 
 def forget_cached_status() -> None:
-    """Drop the cached status (the stored state changed)."""
+    """Drop the cached status: the stored state changed. Called by every state
+    write that changed it (``state_transitions.run``), once its transaction is over."""
     status_cache.forget()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.core.cache import cache
@@ -42,9 +43,22 @@ class CheckResult:
         return {"status": self.status, "message": self.message, **self.details}
 
 
+@dataclass(frozen=True)
+class Budget:
+    """Today's messages against ``DAILY_MESSAGE_BUDGET``."""
+
+    sent: int
+    daily: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.daily - self.sent)
+
+
 class HealthContext:
-    """What the checks of one report share: the time, the settings' verdict and
-    the server snapshot (asked for lazily, so disabled setups never ask)."""
+    """What the checks of one report share: the time, the settings' verdict, the
+    server snapshot (asked for lazily, so disabled setups never ask) and today's
+    message count (read once)."""
 
     def __init__(self) -> None:
         self.now = timezone.now()
@@ -67,6 +81,11 @@ class HealthContext:
             if self.enabled and not self.credentials_problem and self.uses_server:
                 self._server = server.snapshot()
         return self._server
+
+    @cached_property
+    def budget(self) -> Budget:
+        """Today's message count (one cache read per report) against the budget."""
+        return Budget(usage.messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET))
 
     def server_fetched_at(self) -> float | None:
         """When the snapshot used was fetched (``server.clock``), if one was used."""
@@ -197,13 +216,16 @@ class BudgetCheck(BaseCheck):
     warn_below = 0.10
 
     def run(self) -> CheckResult:
-        budget = int(realtime_settings.DAILY_MESSAGE_BUDGET)
-        sent = usage.messages_today()
-        remaining = max(0, budget - sent)
-        details = {"messages_today": sent, "daily_budget": budget, "remaining": remaining}
+        budget = self.context.budget
+        remaining = budget.remaining
+        details = {
+            "messages_today": budget.sent,
+            "daily_budget": budget.daily,
+            "remaining": remaining,
+        }
         if remaining <= 0:
             return CheckResult(WARNING, "today's message budget is used up", details)
-        if remaining < budget * self.warn_below:
+        if remaining < budget.daily * self.warn_below:
             return CheckResult(WARNING, "less than 10% of today's message budget is left", details)
         return CheckResult(OK, f"{remaining} messages left today", details)
 

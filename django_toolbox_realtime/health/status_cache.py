@@ -8,10 +8,11 @@ in the default cache for the period, so a warm request is one cache read
 * Freshness is judged on :data:`server.clock` and never outlives the server
   snapshot the entry shows: an entry is fresh while both it and that snapshot
   are younger than the period.
-* A webhook that changed the stored state calls :func:`forget` after its commit,
-  which writes a new state version; an entry carries the version read before it
-  was computed, so an entry computed from the old state is never used again,
-  even when it is stored after the webhook's commit.
+* Every state write that changed the stored state (a webhook, a grace period
+  settled, ``realtime_sync``) calls :func:`forget` once its transaction is over
+  (``state_transitions.run``), which writes a new state version; an entry
+  carries the version read before it was computed, so an entry computed from the
+  old state is never used again, even when it is stored after that write.
 * Entries are per settings generation (tests change settings at run time).
 * A failing cache means no caching: the status is computed on every request.
 """

@@ -8,7 +8,7 @@
 
 HTTP 200 when healthy, degraded or disabled; 503 when unhealthy. The server is
 asked at most once per ``HEALTH_CACHE_SECONDS``, and the Pusher status is kept
-that long (until a webhook changes the stored state); no secret or stack trace
+that long (until a state write changes the stored state); no secret or stack trace
 is ever part of the answer (see ``health/checks.py``).
 """
 

@@ -2,8 +2,10 @@
 
 1. verify (size cap, key, HMAC of the raw body, JSON, ``time_ms``, every event)
    — any failure answers 400/401/413 and changes nothing;
-2. store, in one transaction: the delivery record (its digest makes a repeated
-   body a no-op) and the state changes of every known event;
+2. store, in one write (``state_transitions.run``: one transaction, retried whole on
+   conflict): the delivery record first (its digest makes a repeated body a
+   no-op), then the state changes of every known event; a write that changed
+   the stored state drops health's cached status;
 3. after commit, send one signal per change with ``send_robust``: a failing
    receiver is logged and the server still gets its 200. (A non-2xx would make
    hosted Pusher retry the whole body, which the digest then drops as a
@@ -13,23 +15,27 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError, IntegrityError, connections, router, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.utils import timezone
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import health, state, webhook_log
-from ..models import ChannelState, WebhookDelivery
-from ..state_transitions import ATTEMPTS
-from ..webhook_verification import WebhookPayload, WebhookRejected, verify_request
+from .. import state, webhook_log
+from ..models import WebhookDelivery
+from ..state_transitions import Batch, run
+from ..webhook_verification import WebhookPayload, WebhookRejected, now_ms, verify_request
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
 Outcome = WebhookDelivery.Outcome
+
+
+class _Duplicate(Exception):
+    """The same body was accepted before: the write stops, changing nothing."""
 
 
 class WebhookView(View):
@@ -46,9 +52,8 @@ class WebhookView(View):
         return csrf_exempt(transaction.non_atomic_requests(super().as_view(**initkwargs)))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-        now_ms = int(time.time() * 1000)
         try:
-            payload = verify_request(request, now_ms)
+            payload = verify_request(request, now_ms())
         except WebhookRejected as exc:
             logger.warning("Webhook rejected (%s): %s", exc.status, exc.reason)
             webhook_log.record(Outcome.REJECTED, exc.status, detail=exc.reason)
@@ -60,13 +65,11 @@ class WebhookView(View):
                 "Webhook events skipped (unknown names): %s",
                 webhook_log.names_summary(payload.unknown),
             )
+        stored: list[int] = []  # the record's pk and the number of stale events
         try:
-            stored = webhook_log.retry_on_lock(lambda: self.store(payload, names))
-        except DatabaseError:
-            logger.exception("Webhook state could not be stored.")
-            # 503, not 500: hosted Pusher will retry the body later.
-            return JsonResponse({"ok": False, "error": "state could not be stored"}, status=503)
-        if stored is None:
+            # One transaction for the record and the state, retried whole on conflict.
+            changes = run(self.writer(payload, names, stored), timezone.now())
+        except _Duplicate:
             webhook_log.record(
                 Outcome.DUPLICATE,
                 200,
@@ -76,10 +79,11 @@ class WebhookView(View):
                 detail="same body already processed",
             )
             return JsonResponse({"ok": True, "duplicate": True})
-        pk, changes, stale = stored
-        if changes:
-            # Committed: health's cached status must not show the state from before.
-            health.forget_cached_status()
+        except DatabaseError:
+            logger.exception("Webhook state could not be stored.")
+            # 503, not 500: hosted Pusher will retry the body later.
+            return JsonResponse({"ok": False, "error": "state could not be stored"}, status=503)
+        pk, stale = stored
         state.send_changes(changes, sender=type(self))
         webhook_log.maybe_prune(pk)
         return JsonResponse(
@@ -91,50 +95,40 @@ class WebhookView(View):
             }
         )
 
-    def store(
-        self, payload: WebhookPayload, names: str
-    ) -> tuple[int, list[state.Change], int] | None:
-        """Record and apply ``payload`` in one transaction; None when the same body
-        was processed before. Returns the record's pk, the changes and the number
-        of stale events."""
+    @staticmethod
+    def writer(payload: WebhookPayload, names: str, stored: list[int]) -> Callable[[Batch], None]:
+        """The work of the write: record the delivery, then apply its events; puts
+        the record's pk and the number of stale events in ``stored``. Raises
+        :class:`_Duplicate` when the same body was accepted before."""
         detail = ""
         if payload.unknown:
             detail = f"skipped unknown: {webhook_log.names_summary(payload.unknown)}"
-        # The state's database: one transaction must hold the record and the state.
-        alias = router.db_for_write(ChannelState)
-        for attempt in range(ATTEMPTS):
+
+        def work(b: Batch) -> None:
+            # First statement: a repeated body stops here, before any change (a
+            # concurrent one waits for this transaction on PostgreSQL).
             try:
-                with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-                    # First statement: a repeated body stops here, before any change
-                    # (a concurrent one waits for this transaction on PostgreSQL).
-                    pk = webhook_log.insert(
-                        Outcome.ACCEPTED,
-                        200,
-                        digest=payload.digest,
-                        time_ms=payload.time_ms,
-                        event_count=len(payload.events) + len(payload.unknown),
-                        event_names=names,
-                        detail=detail,
-                        cursor=cursor,
-                    )
-                    if pk is None:
-                        return None
-                    # One transaction, no savepoint: a conflict rolls back the record
-                    # too, and the loop applies the body again.
-                    changes, stale = state.apply_events(
-                        payload.events, payload.time_ms, cursor=cursor
-                    )
-                    if stale:
-                        webhook_log.set_detail(
-                            pk, f"{stale} event(s) older than the stored state. {detail}"
-                        )
-                return pk, changes, stale
-            except IntegrityError:
-                # A state row created meanwhile by another process (RowConflict), or a
-                # repeated digest on a backend that cannot skip conflicting rows.
-                if webhook_log.seen(payload.digest):
-                    return None
-                if attempt == ATTEMPTS - 1:
-                    raise
-                logger.info("Concurrent write on the same channel state; applying again.")
-        raise AssertionError("unreachable")
+                pk = webhook_log.insert(
+                    Outcome.ACCEPTED,
+                    200,
+                    digest=payload.digest,
+                    time_ms=payload.time_ms,
+                    event_count=len(payload.events) + len(payload.unknown),
+                    event_names=names,
+                    detail=detail,
+                    cursor=b.cursor,
+                )
+            except IntegrityError:  # a backend that cannot skip an existing digest
+                pk = None
+            if pk is None:
+                raise _Duplicate
+            # No savepoint: a conflict rolls the record back too, and run() applies
+            # the whole body again.
+            stale = state.apply_events(b, payload.events, payload.time_ms)
+            if stale:
+                webhook_log.set_detail(
+                    pk, f"{stale} event(s) older than the stored state. {detail}"
+                )
+            stored[:] = [pk, stale]
+
+        return work

@@ -1,4 +1,5 @@
-"""Fixtures for the webhook, state and health tests: signed requests and a signal log."""
+"""Fixtures for the webhook, state and health tests: signed requests, event
+builders, health requests, a signal log and a concurrent runner."""
 
 from __future__ import annotations
 
@@ -13,16 +14,23 @@ from django.conf import settings as django_settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.cache import cache
 from django.core.servers.basehttp import WSGIServer
+from django.db import connection
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 from django_toolbox_realtime import client as client_module
 from django_toolbox_realtime import signals
 from django_toolbox_realtime.health import server as health_server
-from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS, sign
+from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS
+from tests.conftest import PUSHER_BACKEND
+from tests.helpers import channel_auth, sign
 
 WEBHOOK_URL = "/api/v1/pusher/webhook"
+STATUS_URL = "/health/pusher/status"
+HEALTH_URL = "/health"
 # Every event name the app understands has a signal of the same name.
 WEBHOOK_SIGNALS = tuple(sorted(KNOWN_EVENTS))
+#: The channel of the event builders below unless told otherwise.
+CH = "presence-classroom-101"
 
 
 def now_ms() -> int:
@@ -40,7 +48,67 @@ def signed_headers(
 ) -> dict[str, str]:
     return {
         "HTTP_X_PUSHER_KEY": key if key is not None else django_settings.TEST_KEY,
-        "HTTP_X_PUSHER_SIGNATURE": sign(body, secret or django_settings.TEST_SECRET),
+        "HTTP_X_PUSHER_SIGNATURE": sign(secret or django_settings.TEST_SECRET, body),
+    }
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def occupied(ch: str = CH) -> dict[str, Any]:
+    return {"name": "channel_occupied", "channel": ch}
+
+
+def vacated(ch: str = CH) -> dict[str, Any]:
+    return {"name": "channel_vacated", "channel": ch}
+
+
+def added(user: str, ch: str = CH) -> dict[str, Any]:
+    return {"name": "member_added", "channel": ch, "user_id": user}
+
+
+def removed(user: str, ch: str = CH) -> dict[str, Any]:
+    return {"name": "member_removed", "channel": ch, "user_id": user}
+
+
+def client_event(ch: str = CH) -> dict[str, Any]:
+    return {
+        "name": "client_event",
+        "channel": ch,
+        "event": "client-typing",
+        "data": '{"x":1}',
+        "socket_id": "1.2",
+        "user_id": "7",
+    }
+
+
+# --- health -----------------------------------------------------------------------------------
+
+
+def secret_free(response: Any) -> str:
+    text = response.content.decode()
+    for secret in (django_settings.TEST_SECRET, django_settings.TEST_KEY, "Traceback"):
+        assert secret not in text
+    return text
+
+
+def get_status(client: Any) -> tuple[int, dict[str, Any]]:
+    """GET /health/pusher/status: (HTTP status, data), checked for secrets."""
+    response = client.get(STATUS_URL)
+    secret_free(response)
+    body = response.json()
+    assert body["success"] is True
+    return response.status_code, body["data"]
+
+
+@pytest.fixture
+def unreachable(settings: Any) -> None:
+    """The real backend, pointing where nothing listens."""
+    settings.TOOLBOX_REALTIME = {
+        **settings.TOOLBOX_REALTIME,
+        "BACKEND": PUSHER_BACKEND,
+        "PORT": 9,  # nothing listens
+        "TIMEOUT": 1,
     }
 
 
@@ -100,11 +168,12 @@ def clock(monkeypatch: Any) -> Iterator[list[float]]:
 
 
 class SignalLog:
-    """Every webhook signal received, as (signal name, kwargs), thread-safe."""
+    """Every webhook signal received, as (signal name, kwargs), thread-safe; a
+    test can wait for a signal from another thread (:meth:`wait_for`)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # reentrant: predicates may read the log
         self._receivers: list[tuple[Any, Any]] = []
 
     def connect(self) -> None:
@@ -115,6 +184,7 @@ class SignalLog:
                 kwargs.pop("signal", None)
                 with self._lock:
                     self.calls.append((_name, kwargs))
+                    self._lock.notify_all()
 
             signal.connect(receiver, weak=False)
             self._receivers.append((signal, receiver))
@@ -131,6 +201,15 @@ class SignalLog:
         with self._lock:
             return [k for n, k in self.calls if n == name]
 
+    def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+        """``condition()`` once it is truthy, woken by each signal received; fails
+        after ``timeout`` seconds."""
+        with self._lock:
+            value = self._lock.wait_for(condition, timeout)
+        if not value:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        return value
+
 
 @pytest.fixture
 def signal_log() -> Iterator[SignalLog]:
@@ -140,32 +219,36 @@ def signal_log() -> Iterator[SignalLog]:
     log.disconnect()
 
 
-def presence_auth(
-    socket_id: str,
-    channel: str,
-    user_id: str,
-    key: str,
-    secret: str,
-    user_info: dict[str, Any] | None = None,
-) -> tuple[str, str]:
-    """(auth, channel_data) for a presence subscription, computed as PROTOCOL.md says
-    (independent of the app's own auth view)."""
-    import hashlib
-    import hmac
-
-    channel_data = json.dumps({"user_id": user_id, "user_info": user_info or {}})
-    digest = hmac.new(
-        secret.encode(), f"{socket_id}:{channel}:{channel_data}".encode(), hashlib.sha256
-    ).hexdigest()
-    return f"{key}:{digest}", channel_data
-
-
 def join_presence(ws: Any, channel: str, user_id: str, server: Any) -> dict[str, Any]:
     """Subscribe the connected ``ws`` client to ``channel`` as ``user_id``."""
-    auth, channel_data = presence_auth(ws.socket_id, channel, user_id, server.key, server.secret)
+    channel_data = json.dumps({"user_id": user_id, "user_info": {}})
+    auth = channel_auth(server.key, server.secret, ws.socket_id, channel, channel_data)
     answer = ws.subscribe(channel, auth=auth, channel_data=channel_data)
     assert answer["event"] == "pusher_internal:subscription_succeeded", answer
     return answer
+
+
+def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """Run ``jobs`` in threads released at the same moment; return their results
+    (an exception a job raised is its result)."""
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = jobs[i]()
+        except Exception as exc:  # surfaced by the caller's assertions
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 class _SerialLiveServerThread(LiveServerThread):

@@ -10,6 +10,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission, User
 
 from django_toolbox_realtime.backends import locmem
+from django_toolbox_realtime.models import ChannelState
+from django_toolbox_realtime.validation import channel_kind
 from tests.webhooks.conftest import now_ms
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,21 @@ def test_live_channels_page_lists_and_filters(
     assert "public-dashboard" in found and "private-teacher" not in found
 
 
+def test_the_kind_filter_agrees_with_channel_kind(admin_client: Any) -> None:
+    names = [
+        "public-board",
+        "private-board",
+        "private-encrypted-board",
+        "presence-board",
+        "#server-to-user-7",
+    ]
+    ChannelState.objects.bulk_create(ChannelState(name=name, occupied=True) for name in names)
+    for kind in ("public", "private", "encrypted", "presence", "user"):
+        text = page(admin_client, f"{ADMIN}/channelstate/?kind={kind}")
+        shown = {name for name in names if f">{name}<" in text}
+        assert shown == {name for name in names if channel_kind(name) == kind}, kind
+
+
 def test_online_members_page(
     admin_client: Any, configured: None, live_state: None, post_webhook: Any
 ) -> None:
@@ -111,7 +128,6 @@ def test_live_pages_are_read_only(admin_client: Any, live_state: None) -> None:
 def test_status_page_shows_config_checks_and_budget_with_secret_masked(
     admin_client: Any, configured: None, live_state: None
 ) -> None:
-    locmem.clear()
     admin_client.post(STATUS_PAGE, {"channel": "public-x", "event": "e", "payload": "{}"})
     text = page(admin_client, STATUS_PAGE)
     assert "Realtime status" in text

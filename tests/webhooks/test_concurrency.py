@@ -6,41 +6,17 @@ row locks and the unique digest do the work.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from django_toolbox_realtime import state
 from django_toolbox_realtime.models import PresenceMember, WebhookDelivery
-from tests.webhooks.conftest import WEBHOOK_URL, make_body, now_ms, signed_headers
+from tests.webhooks.conftest import WEBHOOK_URL, make_body, now_ms, run_together, signed_headers
 
 CH = "presence-race"
-
-
-def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """Run ``jobs`` in threads released at the same moment; return their results."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = jobs[i]()
-        except Exception as exc:  # surfaced by the assertions below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def poster(body: bytes) -> Callable[[], int]:

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import event as record_outcome
 from hypothesis import strategies as st
 
-from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS, sign
+from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS
+from tests.helpers import sign
 from tests.webhooks.conftest import WEBHOOK_URL, now_ms
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def test_random_webhooks_never_5xx(
     headers: dict[str, str] = {}
     if signed:
         headers["HTTP_X_PUSHER_KEY"] = django_settings.TEST_KEY
-        headers["HTTP_X_PUSHER_SIGNATURE"] = sign(body, django_settings.TEST_SECRET)
+        headers["HTTP_X_PUSHER_SIGNATURE"] = sign(django_settings.TEST_SECRET, body)
     else:
         if key is not None:
             headers["HTTP_X_PUSHER_KEY"] = key

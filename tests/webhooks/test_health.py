@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -12,13 +11,18 @@ from django.core.cache.backends.base import BaseCache
 
 from django_toolbox_realtime import trigger_event, usage
 from django_toolbox_realtime.health import checks, server
-from tests.conftest import realtime_for
-from tests.webhooks.conftest import Requests
+from tests.conftest import PUSHER_BACKEND, realtime_for
+from tests.webhooks.conftest import (
+    HEALTH_URL,
+    STATUS_URL,
+    Requests,
+    get_status,
+    run_together,
+    secret_free,
+)
 
 pytestmark = pytest.mark.django_db
 
-STATUS_URL = "/health/pusher/status"
-HEALTH_URL = "/health"
 BRIEF_KEYS = {
     "status",
     "connected_users",
@@ -27,21 +31,6 @@ BRIEF_KEYS = {
     "rate_limit_remaining",
     "pusher_enabled",
 }
-
-
-def secret_free(response: Any) -> str:
-    text = response.content.decode()
-    for secret in (django_settings.TEST_SECRET, django_settings.TEST_KEY, "Traceback"):
-        assert secret not in text
-    return text
-
-
-def get_status(client: Any) -> tuple[int, dict[str, Any]]:
-    response = client.get(STATUS_URL)
-    secret_free(response)
-    body = response.json()
-    assert body["success"] is True
-    return response.status_code, body["data"]
 
 
 # --- with the real server ---------------------------------------------------------------------
@@ -95,19 +84,8 @@ def test_28_the_period_is_a_setting(
 
 @pytest.mark.integration
 def test_28_concurrent_cold_probes_make_one_request(soketi: Any, requests_made: Requests) -> None:
-    barrier = threading.Barrier(20)
-    results: list[Any] = []
-
-    def probe() -> None:
-        barrier.wait(timeout=10)
-        results.append(server.snapshot())
-
-    threads = [threading.Thread(target=probe) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(results) == 20 and all(r["ok"] for r in results)
+    results = run_together([server.snapshot] * 20)
+    assert all(isinstance(r, dict) and r["ok"] for r in results), results
     assert len(requests_made.calls) == 1
 
 
@@ -147,16 +125,6 @@ def test_a_rejected_latest_webhook_degrades(client: Any, soketi: Any, post_webho
 # --- without a server -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def unreachable(settings: Any) -> None:
-    settings.TOOLBOX_REALTIME = {
-        **settings.TOOLBOX_REALTIME,
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
-        "PORT": 9,  # nothing listens
-        "TIMEOUT": 1,
-    }
-
-
 def test_unreachable_server_is_unhealthy_and_counts_come_from_state(
     client: Any, unreachable: None, post_webhook: Any
 ) -> None:
@@ -182,7 +150,7 @@ def test_missing_or_placeholder_secret_is_unhealthy_and_server_not_asked(
     settings.TOOLBOX_REALTIME = {
         **settings.TOOLBOX_REALTIME,
         "SECRET": secret,
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+        "BACKEND": PUSHER_BACKEND,
     }
     code, data = get_status(client)
     assert code == 503 and data["status"] == "unhealthy"

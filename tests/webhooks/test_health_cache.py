@@ -3,30 +3,32 @@ cheap, and it never shows the stored state from before a webhook changed it."""
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from django_toolbox_realtime import server_api
 from django_toolbox_realtime.health import server, status_cache
-from tests.webhooks.conftest import Requests, make_body
+from tests.conftest import PUSHER_BACKEND
+from tests.webhooks.conftest import (
+    HEALTH_URL,
+    STATUS_URL,
+    Requests,
+    added,
+    client_event,
+    get_status,
+    make_body,
+    occupied,
+)
 
 pytestmark = pytest.mark.django_db
 
-STATUS_URL = "/health/pusher/status"
-HEALTH_URL = "/health"
-
 CH = "presence-cached"
-JOIN = [
-    {"name": "channel_occupied", "channel": CH},
-    {"name": "member_added", "channel": CH, "user_id": "1"},
-]
-
-
-def get_status(client: Any) -> tuple[int, dict[str, Any]]:
-    response = client.get(STATUS_URL)
-    return response.status_code, response.json()["data"]
+JOIN = [occupied(CH), added("1", CH)]
 
 
 def queries_of(client: Any, url: str) -> int:
@@ -68,6 +70,42 @@ def test_a_webhook_that_changes_nothing_keeps_the_cached_status(
     assert queries_of(client, STATUS_URL) == 0
 
 
+def test_a_client_event_keeps_the_cached_status(
+    client: Any, post_webhook: Any, monkeypatch: Any
+) -> None:
+    # Relayed events (client_event, cache_miss) change no stored row: no cache write.
+    post_webhook(JOIN)
+    get_status(client)
+    writes: list[Any] = []
+    monkeypatch.setattr(status_cache, "forget", lambda: writes.append(1))
+    post_webhook([client_event(CH), {"name": "cache_miss", "channel": "private-cache-x"}])
+    assert writes == []
+    assert queries_of(client, STATUS_URL) == 0
+
+
+def test_a_sync_that_changes_state_drops_the_cached_status(
+    client: Any, post_webhook: Any, monkeypatch: Any
+) -> None:
+    post_webhook(JOIN)
+    _, before = get_status(client)
+    assert before["active_channels"] == [CH]
+    monkeypatch.setattr(server_api, "fetch_channels", lambda prefix=None: {})
+    call_command("realtime_sync", stdout=StringIO())  # the server says: all gone
+    _, after = get_status(client)
+    assert after["active_channels"] == [] and after["connected_users"] == 0
+
+
+def test_a_sync_that_changes_nothing_keeps_the_cached_status(
+    client: Any, post_webhook: Any, monkeypatch: Any
+) -> None:
+    post_webhook(JOIN)
+    get_status(client)
+    monkeypatch.setattr(server_api, "fetch_channels", lambda prefix=None: {CH: {}})
+    monkeypatch.setattr(server_api, "fetch_users", lambda channel: ["1"])
+    call_command("realtime_sync", stdout=StringIO())
+    assert queries_of(client, STATUS_URL) == 0
+
+
 def test_the_cached_status_expires_after_the_period(client: Any, clock: list[float]) -> None:
     get_status(client)
     clock[0] += 9.9
@@ -102,7 +140,7 @@ def test_a_status_without_the_servers_answer_is_not_kept(
     # Another probe is asking the server and did not answer within the wait.
     settings.TOOLBOX_REALTIME = {
         **settings.TOOLBOX_REALTIME,
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+        "BACKEND": PUSHER_BACKEND,
     }
     pending = {
         "ok": False,
@@ -113,8 +151,7 @@ def test_a_status_without_the_servers_answer_is_not_kept(
         "age_seconds": None,
     }
     monkeypatch.setattr(server, "snapshot", lambda: dict(pending))
-    _, data = get_status(client)
-    assert data["checks"]["server"]["message"] == "a server check is in progress"
+    get_status(client)
     assert status_cache.lookup()[0] is None
 
 

@@ -39,7 +39,9 @@ EVENT_TYPES = [
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
-    """Poll ``condition`` until it is truthy; fail after ``timeout`` seconds."""
+    """Poll ``condition`` (a database read: nothing to wait on) until it is truthy;
+    fail after ``timeout`` seconds. Signals are waited for with
+    ``signal_log.wait_for``, woken by each signal."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -94,7 +96,7 @@ def test_real_webhooks_track_presence(
 
         wait_until(lambda: state.online_users(CLASSROOM) == ["student-1"], what="member stored")
         wait_until(lambda: CLASSROOM in state.active_channels(), what="channel occupied")
-        wait_until(lambda: signal_log.of("member_added"), what="member_added signal")
+        signal_log.wait_for(lambda: signal_log.of("member_added"), what="member_added signal")
         added = signal_log.of("member_added")[0]
         assert (added["channel"], added["user_id"], added["reason"]) == (
             CLASSROOM,
@@ -114,7 +116,9 @@ def test_real_webhooks_track_presence(
         ws.close()
 
     wait_until(lambda: state.online_users(CLASSROOM) == [], what="member removed")
-    wait_until(lambda: "channel_vacated" in signal_log.names(), what="channel_vacated signal")
+    signal_log.wait_for(
+        lambda: "channel_vacated" in signal_log.names(), what="channel_vacated signal"
+    )
     # soketi sends channel_vacated a moment before member_removed: wait until every
     # webhook has arrived, so the assertions below also see what the last one did.
     wait_until(

@@ -12,27 +12,18 @@ from django.utils import timezone
 
 from django_toolbox_realtime import signals, state, webhook_log
 from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
-from tests.webhooks.conftest import WEBHOOK_URL, now_ms
+from tests.webhooks.conftest import (
+    CH,
+    WEBHOOK_URL,
+    added,
+    client_event,
+    now_ms,
+    occupied,
+    removed,
+    vacated,
+)
 
 pytestmark = pytest.mark.django_db
-
-CH = "presence-classroom-101"
-
-
-def occupied(ch: str = CH) -> dict[str, Any]:
-    return {"name": "channel_occupied", "channel": ch}
-
-
-def vacated(ch: str = CH) -> dict[str, Any]:
-    return {"name": "channel_vacated", "channel": ch}
-
-
-def added(user: str, ch: str = CH) -> dict[str, Any]:
-    return {"name": "member_added", "channel": ch, "user_id": user}
-
-
-def removed(user: str, ch: str = CH) -> dict[str, Any]:
-    return {"name": "member_removed", "channel": ch, "user_id": user}
 
 
 def test_join_and_leave_store_state_and_send_signals(post_webhook: Any, signal_log: Any) -> None:
@@ -148,25 +139,49 @@ def test_other_events_send_their_signals(post_webhook: Any, signal_log: Any) -> 
     t = now_ms()
     post_webhook(
         [
-            {
-                "name": "client_event",
-                "channel": CH,
-                "event": "client-typing",
-                "data": '{"x":1}',
-                "socket_id": "1.2",
-                "user_id": "7",
-            },
+            client_event(),
             {"name": "cache_miss", "channel": "private-cache-x"},
             {"name": "subscription_count", "channel": "public-dashboard", "subscription_count": 4},
         ],
         time_ms=t,
     )
-    client_event = signal_log.of("client_event")[0]
-    assert client_event["event_name"] == "client-typing" and client_event["user_id"] == "7"
-    assert client_event["socket_id"] == "1.2" and client_event["data"] == '{"x":1}'
+    relayed = signal_log.of("client_event")[0]
+    assert relayed["event_name"] == "client-typing" and relayed["user_id"] == "7"
+    assert relayed["socket_id"] == "1.2" and relayed["data"] == '{"x":1}'
     assert signal_log.of("cache_miss")[0]["channel"] == "private-cache-x"
     assert signal_log.of("subscription_count")[0]["subscription_count"] == 4
     assert ChannelState.objects.get(name="public-dashboard").subscription_count == 4
+
+
+def subscription_count(count: int, ch: str = "public-dashboard") -> dict[str, Any]:
+    return {"name": "subscription_count", "channel": ch, "subscription_count": count}
+
+
+def test_a_subscription_count_occupies_a_new_channel_with_its_signal(
+    post_webhook: Any, signal_log: Any
+) -> None:
+    # Subscribers on a channel not known yet occupy it through the same transition
+    # as channel_occupied: its signal is sent once, and the real channel_occupied
+    # that follows is not swallowed into nothing, nor sent twice.
+    t = now_ms()
+    post_webhook([subscription_count(3)], time_ms=t)
+    assert state.active_channels() == ["public-dashboard"]
+    post_webhook([occupied("public-dashboard")], time_ms=t + 1)
+    post_webhook([vacated("public-dashboard")], time_ms=t + 2)
+    assert signal_log.names() == ["channel_occupied", "subscription_count", "channel_vacated"]
+    assert signal_log.of("channel_occupied")[0]["event"]["name"] == "subscription_count"
+    assert state.active_channels() == []
+
+
+def test_a_subscription_count_does_not_reoccupy_or_rewrite_a_known_channel(
+    post_webhook: Any, signal_log: Any
+) -> None:
+    t = now_ms()
+    post_webhook([occupied("public-dashboard"), vacated("public-dashboard")], time_ms=t)
+    post_webhook([subscription_count(2)], time_ms=t + 1)
+    assert state.active_channels() == []
+    assert signal_log.names() == ["channel_occupied", "channel_vacated", "subscription_count"]
+    assert ChannelState.objects.get(name="public-dashboard").subscription_count == 2
 
 
 def test_numeric_user_ids_are_stored_as_strings(post_webhook: Any) -> None:
@@ -217,12 +232,34 @@ def test_grace_period_leave_takes_effect_once_it_has_passed(
     post_webhook([removed("3")], time_ms=t + 1)
     assert state.online_users(CH) == ["3"]  # pending
     assert signal_log.names()[-1] == "member_added"
-    # Later (the grace period has passed), the next webhook or realtime_sync settles it.
-    changes = state.settle(now=timezone.now() + dt.timedelta(seconds=grace + 1))
-    assert [(c.signal, c.kwargs["user_id"], c.kwargs["reason"]) for c in changes] == [
-        (signals.member_removed, "3", "grace_expired")
+    before = len(signal_log.calls)
+    # Later (the grace period has passed), the next webhook about channels or
+    # members settles it, before its own events.
+    PresenceMember.objects.filter(user_id="3").update(
+        leaving_at=timezone.now() - dt.timedelta(seconds=grace + 1)
+    )
+    post_webhook([client_event()], time_ms=t + 2)  # touches no row: settles nothing
+    assert PresenceMember.objects.get(user_id="3").left_at is None
+    post_webhook([added("4", "presence-other")], time_ms=t + 3)
+    settled = signal_log.calls[before:]
+    assert [(name, kw.get("user_id"), kw.get("reason")) for name, kw in settled] == [
+        ("client_event", "7", None),
+        ("member_removed", "3", "grace_expired"),
+        ("member_added", "4", "webhook"),
     ]
     assert PresenceMember.objects.get(user_id="3").left_at is not None
+
+
+def test_under_a_grace_period_a_client_event_reads_no_state(
+    grace: int, post_webhook: Any, monkeypatch: Any, django_assert_num_queries: Any
+) -> None:
+    # No pending leave can be settled by a body that touches no channel or member
+    # row: the delivery record (in its transaction) is all it costs.
+    monkeypatch.setattr(webhook_log, "PRUNE_EVERY", 10**12)  # no amortized prune here
+    post_webhook([added("1")])
+    with django_assert_num_queries(3) as captured:  # SAVEPOINT, INSERT, RELEASE
+        assert post_webhook([client_event()], time_ms=now_ms() + 1).status_code == 200
+    assert not any("SELECT" in q["sql"] for q in captured.captured_queries)
 
 
 def test_grace_expired_leaves_are_not_reported_online_before_settling(

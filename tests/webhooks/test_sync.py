@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from django_toolbox_realtime import signals, state
+from django_toolbox_realtime import server_api, signals, state
 from django_toolbox_realtime.models import ChannelState, PresenceMember
-from tests.webhooks.conftest import join_presence, now_ms
+from tests.webhooks.conftest import added, join_presence, now_ms, occupied
 
 pytestmark = pytest.mark.django_db
 
@@ -104,12 +106,7 @@ def test_prefix_limits_the_repair(soketi: Any, ws_client: Any, stale_state: None
     assert state.online_users("presence-gone") == ["9"]  # outside the prefix: untouched
 
 
-def test_unreachable_server_is_a_clear_error_without_the_secret(settings: Any) -> None:
-    settings.TOOLBOX_REALTIME = {
-        **settings.TOOLBOX_REALTIME,
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
-        "TIMEOUT": 1,
-    }
+def test_unreachable_server_is_a_clear_error_without_the_secret(unreachable: None) -> None:
     with pytest.raises(CommandError) as error:
         sync()
     assert "cannot reach 127.0.0.1:9" in str(error.value)
@@ -133,3 +130,32 @@ def test_reconcile_leaves_rows_newer_than_the_snapshot(post_webhook: Any) -> Non
     assert report.vacated == ["presence-new"]
     assert state.online_users("presence-new") == []
     assert [c.signal for c in report.changes] == [signals.channel_vacated, signals.member_removed]
+
+
+def test_a_sync_with_nothing_to_change_makes_a_few_queries_whatever_the_channels(
+    post_webhook: Any, monkeypatch: Any, signal_log: Any
+) -> None:
+    server: dict[str, dict[str, Any]] = {}
+    monkeypatch.setattr(server_api, "fetch_channels", lambda prefix=None: dict(server))
+    monkeypatch.setattr(server_api, "fetch_users", lambda channel: ["1", "2"])
+
+    def quiet_sync_queries(channels: int) -> list[str]:
+        """Channels 0..channels-1 occupied with members 1 and 2, stored and on the
+        server: the statements of a sync that has nothing to repair."""
+        t = now_ms()
+        for i in range(channels):
+            name = f"presence-sync-{i}"
+            server[name] = {"subscription_count": 2}
+            post_webhook([occupied(name), added("1", name), added("2", name)], time_ms=t)
+        sync()  # fills subscription_count
+        signal_log.calls.clear()
+        with CaptureQueriesContext(connection) as queries:
+            assert "occupied 0, vacated 0, members added 0, removed 0" in sync()
+        assert signal_log.calls == []
+        return [q["sql"] for q in queries.captured_queries]
+
+    few, many = quiet_sync_queries(2), quiet_sync_queries(25)
+    assert len(many) == len(few) <= 15, many
+    # Nothing changed, so nothing is written (an unchanged subscription_count neither).
+    # (executemany is logged as "<n> times: UPDATE ...")
+    assert not any("UPDATE " in sql.upper() for sql in many), many
