@@ -29,6 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
 from .patterns import ChannelPattern, PatternIndex, compile_pattern
+from .validation import SIGNED_KINDS
 
 #: The module name looked for in every installed app.
 MODULE_NAME = "realtime"
@@ -56,7 +57,7 @@ _lock = threading.RLock()
 def channel(pattern: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as the authorizer of ``pattern``."""
     compiled = compile_pattern(pattern)
-    if compiled.kind not in ("private", "encrypted", "presence"):
+    if compiled.kind not in SIGNED_KINDS:
         raise ImproperlyConfigured(
             f"@realtime.channel({pattern!r}): public channels cannot be authorized."
         )
@@ -94,11 +95,6 @@ def autodiscover() -> None:
         if not _discovered:
             autodiscover_modules(MODULE_NAME)
             _discovered = True
-
-
-def registered() -> list[Authorizer]:
-    autodiscover()
-    return sorted(_registry.values(), key=lambda a: a.pattern.source)
 
 
 def find(channel_name: str) -> tuple[Authorizer, dict[str, str]] | None:

@@ -155,6 +155,7 @@ def check_channel_authorization(
     from .exceptions import RealtimeValidationError
     from .models import ChannelPolicy
     from .patterns import compile_pattern
+    from .validation import SIGNED_KINDS
 
     try:
         policies = list(ChannelPolicy.objects.using(databases[0]).filter(is_active=True))
@@ -173,7 +174,7 @@ def check_channel_authorization(
                 )
             )
             continue
-        if kind in ("public", "user"):
+        if kind not in SIGNED_KINDS:
             errors.append(
                 Warning(
                     f"Channel policy #{policy.pk} demands role {policy.min_role!r} on the public "

@@ -7,11 +7,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+from typing import Any
+
 from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .authz_cache import bump_now_and_after_commit
+from .validation import SIGNED_KINDS
+
 # --- channel authorization ---------------------------------------------------------
+
+
+class ChannelPolicyQuerySet(models.QuerySet["ChannelPolicy"]):
+    """Writes that send no model signals bump the authorization version themselves
+    (see authz_cache), so a policy changed by ``update()``, ``bulk_update()`` (which
+    runs ``update()``), ``bulk_create()`` or a ``delete()`` that Django performs
+    without signals applies on the next decision, like one saved in the admin."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        if count:
+            bump_now_and_after_commit()
+        return count
+
+    def bulk_create(
+        self,
+        objs: Iterable[Any],
+        batch_size: int | None = None,
+        ignore_conflicts: bool = False,
+        update_conflicts: bool = False,
+        update_fields: Collection[str] | None = None,
+        unique_fields: Collection[str] | None = None,
+    ) -> list[Any]:
+        created = super().bulk_create(
+            objs,
+            batch_size=batch_size,
+            ignore_conflicts=ignore_conflicts,
+            update_conflicts=update_conflicts,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
+        if created:
+            bump_now_and_after_commit()
+        return created
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        # post_delete bumps per row when it is sent; a fast delete (no receivers
+        # connected) sends nothing.
+        deleted = super().delete()
+        if deleted[0]:
+            bump_now_and_after_commit()
+        return deleted
 
 
 class ChannelPolicy(models.Model):
@@ -52,6 +100,8 @@ class ChannelPolicy(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ChannelPolicyQuerySet.as_manager()
+
     class Meta:
         ordering = ["channel"]
         verbose_name = _("channel policy")
@@ -74,7 +124,7 @@ class ChannelPolicy(models.Model):
         except RealtimeValidationError as exc:
             errors["channel"] = str(exc)
         else:
-            if pattern.kind not in ("private", "encrypted", "presence"):
+            if pattern.kind not in SIGNED_KINDS:
                 errors["channel"] = str(
                     _(
                         "Public channels cannot be protected: anyone may subscribe without "

@@ -14,18 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .exceptions import RealtimeValidationError
-from .validation import (
-    ENCRYPTED_PREFIX,
-    PRESENCE_PREFIX,
-    PRIVATE_PREFIX,
-    channel_kind,
-    validate_channel_name,
-)
+from .validation import SIGNED_KINDS, channel_kind, validate_channel_name
 
 # What one placeholder may match: channel characters minus the separators - and .
 PLACEHOLDER_VALUE = r"[A-Za-z0-9_=@,;]+"
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_PROTECTED_PREFIXES = (ENCRYPTED_PREFIX, PRIVATE_PREFIX, PRESENCE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -37,17 +30,13 @@ class ChannelPattern:
     placeholders: tuple[str, ...]
     literal_prefix: str  # the text before the first placeholder (all of it if none)
     regex: re.Pattern[str] | None = field(compare=False)
+    #: Sort key, higher first: exact names, then more literal characters, then fewer
+    #: placeholders (computed once, by compile_pattern).
+    specificity: tuple[int, int, int] = field(compare=False)
 
     @property
     def is_exact(self) -> bool:
         return not self.placeholders
-
-    @property
-    def specificity(self) -> tuple[int, int, int]:
-        """Sort key, higher first: exact names, then more literal characters, then
-        fewer placeholders."""
-        literal = len(_PLACEHOLDER_RE.sub("", self.source))
-        return (1 if self.is_exact else 0, literal, -len(self.placeholders))
 
     def match(self, channel: str) -> dict[str, str] | None:
         """The placeholder values if ``channel`` matches, else None."""
@@ -96,8 +85,10 @@ def compile_pattern(source: Any) -> ChannelPattern:
         )
     first = source.find("{")
     literal_prefix = source if first < 0 else source[:first]
+    # The kind comes from the literal prefix (all of the name when there is no
+    # placeholder).
     kind = channel_kind(literal_prefix)
-    if names and not literal_prefix.startswith(_PROTECTED_PREFIXES):
+    if names and kind not in SIGNED_KINDS:
         raise RealtimeValidationError(
             f"{source!r}: the prefix (private-, private-encrypted-, presence-) must be "
             "written out before the first placeholder.",
@@ -114,14 +105,15 @@ def compile_pattern(source: Any) -> ChannelPattern:
             position = found.end()
         parts.append(re.escape(source[position:]))
         regex = re.compile(r"\A" + "".join(parts) + r"\Z")
-    else:
-        kind = channel_kind(source)
+    # ``sample`` has one character per placeholder: the rest is literal.
+    literal = len(sample) - len(names)
     return ChannelPattern(
         source=source,
         kind=kind,
         placeholders=tuple(names),
         literal_prefix=literal_prefix,
         regex=regex,
+        specificity=(0 if names else 1, literal, -len(names)),
     )
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Count
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
 from . import authorizers
@@ -41,8 +42,8 @@ from .conf import on_reload
 from .exceptions import RealtimeValidationError
 from .models import ChannelPolicy
 from .patterns import ChannelPattern, PatternIndex, compile_pattern
-from .roles import groups_in_memory, prime_groups, role_level, user_groups, user_role
-from .validation import channel_kind, validate_channel_name
+from .roles import prime_groups, role_level, user_groups, user_role
+from .validation import SIGNED_KINDS, channel_kind, validate_channel_name
 
 logger = logging.getLogger("django_toolbox_realtime.policies")
 
@@ -59,7 +60,6 @@ class PolicyRule:
     group_ids: frozenset[int]
     group_names: tuple[str, ...]
     is_active: bool
-    description: str = ""
 
     @property
     def channel(self) -> str:
@@ -95,21 +95,6 @@ class Decision:
     def __bool__(self) -> bool:
         return self.allowed
 
-    def as_dict(self) -> dict[str, Any]:
-        """For logs and the admin: names, not objects."""
-        return {
-            "allowed": self.allowed,
-            "code": self.code,
-            "reason": self.reason,
-            "channel": self.channel,
-            "kind": self.kind,
-            "policy": self.policy.channel if self.policy else None,
-            "authorizer": self.authorizer.name if self.authorizer else None,
-            "required_role": self.required_role,
-            "user_role": self.user_role,
-            "params": dict(self.params),
-        }
-
 
 class Matcher:
     """All policies, compiled; immutable once built."""
@@ -118,7 +103,6 @@ class Matcher:
         self.index = PatternIndex([(rule.pattern, rule) for rule in rules])
         self.version = version
         self.built_at = time.monotonic()
-        self.size = len(rules)
 
     def find(self, channel: str) -> tuple[PolicyRule, dict[str, str]] | None:
         found = self.index.find(channel)
@@ -149,7 +133,6 @@ def load_rules() -> list[PolicyRule]:
                 group_ids=frozenset(g.pk for g in groups),
                 group_names=tuple(sorted(g.name for g in groups)),
                 is_active=policy.is_active,
-                description=policy.description,
             )
         )
     return rules
@@ -189,9 +172,10 @@ def _fresh(matcher: Matcher | None, version: str | None, max_age: float) -> bool
 
 
 def bump_version() -> None:
-    """Invalidate every process's compiled policies and cached groups (call after
-    changing policies or group memberships in code paths that send no signals, such
-    as ``QuerySet.update()`` or ``bulk_create()``)."""
+    """Invalidate every process's compiled policies and cached groups. Saves, deletes
+    and ChannelPolicy's bulk QuerySet methods bump on their own; call this after
+    writes that Django cannot see (raw SQL, bulk writes to ``Group`` or to the
+    membership tables)."""
     global _matcher
     _matcher = None
     _bump_shared_version()
@@ -219,7 +203,7 @@ def decide(user: Any, channel: Any) -> Decision:
     except RealtimeValidationError as exc:
         return _deny("invalid_channel", str(exc), str(channel)[:200])
     kind = channel_kind(name)
-    if kind not in ("private", "encrypted", "presence"):
+    if kind not in SIGNED_KINDS:
         return _deny(
             "public_channel",
             "Public channels cannot be access-controlled: "
@@ -237,9 +221,7 @@ def decide(user: Any, channel: Any) -> Decision:
         )
     # One cache read for both the policies and this user's groups kept in memory.
     version = current_version()
-    groups = groups_in_memory(getattr(user, "pk", None), version)
-    if groups is not None:
-        prime_groups(user, groups)
+    prime_groups(user, version)
     matched = get_matcher(version).find(name)
     role = user_role(user)
     if matched is None:
@@ -370,18 +352,20 @@ def _m2m_changed(action: str = "", **kwargs: Any) -> None:
 def _group_deleted(instance: Group, **kwargs: Any) -> None:
     # A policy limited to this group alone would silently become open to every user
     # with the role once the group is gone: deactivate it instead (fail closed).
-    lonely = [
-        policy
-        for policy in ChannelPolicy.objects.filter(allowed_groups=instance, is_active=True)
-        if policy.allowed_groups.count() == 1
-    ]
+    # (Annotated before filtering on the group, so the count covers all its groups.)
+    lonely = list(
+        ChannelPolicy.objects.annotate(group_count=Count("allowed_groups"))
+        .filter(allowed_groups=instance, is_active=True, group_count=1)
+        .order_by("pk")
+    )
     for policy in lonely:
         logger.warning(
             "Group %r deleted: deactivating %s, which allowed only that group.",
             instance.name,
             policy,
         )
-        ChannelPolicy.objects.filter(pk=policy.pk).update(is_active=False)
+    if lonely:
+        ChannelPolicy.objects.filter(pk__in=[p.pk for p in lonely]).update(is_active=False)
     _changed()
 
 

@@ -11,21 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-
 from .conf import SETTINGS_NAME, realtime_settings
 from .exceptions import RealtimeConfigurationError, RealtimeValidationError
 from .roles import user_role
-from .validation import MAX_PRESENCE_USER_INFO_BYTES, validate_user_id
-
-# Stateless, so one instance serves every thread (building one per call costs more
-# than encoding a small dict).
-_ENCODER = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON, as signed and as sent (one encoding, so the bytes match)."""
-    return _ENCODER.encode(value)
+from .validation import (
+    MAX_PRESENCE_USER_INFO_BYTES,
+    check_payload_size,
+    to_json,
+    validate_user_id,
+)
 
 
 def default_user_info(user: Any) -> dict[str, Any]:
@@ -73,14 +67,11 @@ def check_user_info(user_info: Mapping[str, Any]) -> str:
         raise RealtimeValidationError(
             f"Presence user_info is not JSON-serializable: {exc}", rule="user_info_json"
         ) from exc
-    size = len(encoded.encode("utf-8"))
-    if size > MAX_PRESENCE_USER_INFO_BYTES:
-        raise RealtimeValidationError(
-            f"Presence user_info is {size:,} bytes of UTF-8 JSON; the limit is "
-            f"{MAX_PRESENCE_USER_INFO_BYTES:,} bytes. Return less from "
-            f"{SETTINGS_NAME}['PRESENCE_USER_INFO'] or the channel authorizer.",
-            rule="user_info_size",
-            value=size,
-            limit=MAX_PRESENCE_USER_INFO_BYTES,
-        )
+    check_payload_size(
+        encoded,
+        what="Presence user_info",
+        limit=MAX_PRESENCE_USER_INFO_BYTES,
+        rule="user_info_size",
+        advice=f"Return less from {SETTINGS_NAME}['PRESENCE_USER_INFO'] or the channel authorizer.",
+    )
     return encoded

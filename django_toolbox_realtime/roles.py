@@ -22,6 +22,10 @@ from .exceptions import RealtimeConfigurationError
 # Per-request memo on the user object: its groups as (id, name) pairs, loaded in one
 # query and shared by the role resolver, allowed-groups checks and presence info.
 _GROUPS_ATTR = "_toolbox_realtime_groups"
+# Left on the user object by prime_groups when its groups were not in memory: the
+# authorization version the decision already read, for the load that follows.
+_VERSION_ATTR = "_toolbox_realtime_version"
+_UNKNOWN: Any = object()
 
 
 _hierarchy: dict[str, int] | None = None
@@ -92,18 +96,30 @@ def groups_in_memory(user_pk: Any, version: str | None) -> list[tuple[int, str]]
     return entry[2]
 
 
+def _query_groups(user: Any) -> list[tuple[int, str]]:
+    """The user's groups as ``(id, name)``, read from the database (one query)."""
+    groups = getattr(user, "groups", None)
+    if groups is None or getattr(user, "pk", None) is None:
+        return []
+    return [(int(gid), str(name)) for gid, name in groups.values_list("id", "name")]
+
+
 def _load_groups(user: Any) -> list[tuple[int, str]]:
     pk = getattr(user, "pk", None)
     if pk is None:
         return []
-    version = authz_cache.current_version()
-    cached = groups_in_memory(pk, version)
-    if cached is not None:
-        return cached
-    groups = getattr(user, "groups", None)
-    if groups is None:
-        return []
-    rows = [(int(gid), str(name)) for gid, name in groups.values_list("id", "name")]
+    version = getattr(user, _VERSION_ATTR, _UNKNOWN)
+    if version is _UNKNOWN:
+        version = authz_cache.current_version()
+        cached = groups_in_memory(pk, version)
+        if cached is not None:
+            return cached
+    else:  # primed by a decision that found nothing in memory at this version
+        with contextlib.suppress(AttributeError):
+            delattr(user, _VERSION_ATTR)
+    # The version was read before the rows: if it moved in between, these rows keep
+    # the old version and are not reused.
+    rows = _query_groups(user)
     if version is not None:
         with _groups_lock:
             _groups_by_user[pk] = (version, time.monotonic(), rows)
@@ -119,27 +135,30 @@ def forget_all_groups() -> None:
         _groups_by_user.clear()
 
 
-def prime_groups(user: Any, groups: list[tuple[int, str]]) -> None:
-    """Memoize ``groups`` (already read from the cache) unless the user has a memo."""
-    if getattr(user, _GROUPS_ATTR, None) is None:
-        with contextlib.suppress(AttributeError):
+def prime_groups(user: Any, version: str | None) -> None:
+    """Prepare ``user`` for a decision at ``version`` (already read from the cache):
+    memoize its groups kept in this process at that version, or else remember the
+    version, so that loading them later costs no second cache read."""
+    if getattr(user, _GROUPS_ATTR, None) is not None:
+        return
+    groups = groups_in_memory(getattr(user, "pk", None), version)
+    with contextlib.suppress(AttributeError):  # a read-only user object
+        if groups is not None:
             setattr(user, _GROUPS_ATTR, groups)
+        else:
+            setattr(user, _VERSION_ATTR, version)
 
 
 def forget_groups(user: Any) -> None:
     """Drop the memoized groups (after the user's groups changed)."""
-    if hasattr(user, _GROUPS_ATTR):
-        delattr(user, _GROUPS_ATTR)
+    for name in (_GROUPS_ATTR, _VERSION_ATTR):
+        if hasattr(user, name):
+            delattr(user, name)
 
 
 def reload_groups(user: Any) -> None:
     """Memoize the user's groups straight from the database (bypassing the cache)."""
-    groups = getattr(user, "groups", None)
-    rows = (
-        [(int(pk), str(name)) for pk, name in groups.values_list("id", "name")]
-        if (groups is not None and getattr(user, "pk", None) is not None)
-        else []
-    )
+    rows = _query_groups(user)
     with contextlib.suppress(AttributeError):
         setattr(user, _GROUPS_ATTR, rows)
 

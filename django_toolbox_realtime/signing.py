@@ -22,10 +22,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import client
-from .conf import SETTINGS_NAME, decode_master_key, on_reload, realtime_settings
+from .conf import SETTINGS_NAME, decode_master_key, realtime_settings
 from .exceptions import RealtimeConfigurationError, RealtimeValidationError
-from .presence import check_user_info, to_json
-from .validation import channel_kind, validate_channel_name, validate_socket_id, validate_user_id
+from .presence import check_user_info
+from .validation import (
+    SIGNED_KINDS,
+    channel_kind,
+    to_json,
+    validate_channel_name,
+    validate_socket_id,
+    validate_user_id,
+)
 
 
 def sign(secret: str, message: str | bytes) -> str:
@@ -35,30 +42,13 @@ def sign(secret: str, message: str | bytes) -> str:
     return hmac.digest(secret.encode("utf-8"), raw, "sha256").hex()
 
 
-def signature_matches(auth: str, message: str, *, key: str, secret: str) -> bool:
-    """Whether ``auth`` (``"<key>:<hex>"``) signs ``message``; constant-time."""
-    expected = f"{key}:{sign(secret, message)}"
-    return hmac.compare_digest(expected.encode("utf-8"), str(auth).encode("utf-8"))
-
-
-_checked_credentials: tuple[str, str] | None = None
-
-
 def _credentials() -> tuple[str, str]:
-    """``(key, secret)``, checked once per settings load (see conf.on_reload)."""
-    global _checked_credentials
-    if _checked_credentials is None:
-        problem = client.credentials_problem()
-        if problem:
-            raise RealtimeConfigurationError(f"Cannot sign: {problem}")
-        _checked_credentials = (str(realtime_settings.KEY), str(realtime_settings.SECRET))
-    return _checked_credentials
-
-
-@on_reload
-def _forget_credentials() -> None:
-    global _checked_credentials
-    _checked_credentials = None
+    """``(key, secret)``; RealtimeConfigurationError when they are unusable (the
+    check is cached per settings load by client.credentials_problem)."""
+    problem = client.credentials_problem()
+    if problem:
+        raise RealtimeConfigurationError(f"Cannot sign: {problem}")
+    return str(realtime_settings.KEY), str(realtime_settings.SECRET)
 
 
 def master_key() -> bytes:
@@ -81,14 +71,18 @@ def shared_secret(channel: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def presence_channel_data(user_id: Any, user_info: Mapping[str, Any] | None = None) -> str:
-    """The ``channel_data`` string: ``{"user_id": "...", "user_info": {...}}``."""
+def _member_json(id_key: str, user_id: Any, user_info: Mapping[str, Any] | None) -> str:
+    """``{"<id_key>": "<id>", "user_info": {...}}`` as compact JSON: the same bytes as
+    ``to_json`` of that dict, reusing the user_info JSON that was just measured."""
     encoded_id = to_json(validate_user_id(user_id))
     if user_info is None:
-        return f'{{"user_id":{encoded_id}}}'
-    # The same bytes as to_json({"user_id": ..., "user_info": ...}), reusing the
-    # user_info JSON that was just measured.
-    return f'{{"user_id":{encoded_id},"user_info":{check_user_info(user_info)}}}'
+        return f'{{"{id_key}":{encoded_id}}}'
+    return f'{{"{id_key}":{encoded_id},"user_info":{check_user_info(user_info)}}}'
+
+
+def presence_channel_data(user_id: Any, user_info: Mapping[str, Any] | None = None) -> str:
+    """The ``channel_data`` string: ``{"user_id": "...", "user_info": {...}}``."""
+    return _member_json("user_id", user_id, user_info)
 
 
 def authenticate_channel(
@@ -122,7 +116,7 @@ def sign_subscription(
 ) -> dict[str, str]:
     """:func:`authenticate_channel` for a socket id and channel name already validated."""
     kind = channel_kind(channel)
-    if kind not in ("private", "encrypted", "presence"):
+    if kind not in SIGNED_KINDS:
         raise RealtimeValidationError(
             f"{channel!r} is a public channel: it needs no signature and cannot be protected.",
             rule="channel_public",
@@ -149,12 +143,8 @@ def authenticate_user(
     """Sign a pusher-js signin: ``{"auth", "user_data"}`` with ``user_data`` =
     ``{"id": "...", "user_info": {...}}`` (exactly the signed string)."""
     socket_id = validate_socket_id(socket_id)
-    data: dict[str, Any] = {"id": validate_user_id(user_id)}
-    if user_info is not None:
-        check_user_info(user_info)
-        data["user_info"] = dict(user_info)
+    user_data = _member_json("id", user_id, user_info)
     key, secret = _credentials()
-    user_data = to_json(data)
     return {
         "auth": f"{key}:{sign(secret, f'{socket_id}::user::{user_data}')}",
         "user_data": user_data,

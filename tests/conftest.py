@@ -1,14 +1,21 @@
-"""Shared fixtures: a real soketi for the session, and settings that point at it."""
+"""Shared fixtures: a real soketi for the session, and settings that point at it;
+a fresh authorization cache for every test; users, Bearer-token clients and the
+example project's demo data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from rest_framework.test import APIClient
 
+from django_toolbox_realtime import policies, roles
 from django_toolbox_realtime.backends import locmem
+from tests.helpers import bearer_headers, seed_demo
 from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
 
@@ -73,3 +80,48 @@ def _clear_locmem_outbox() -> Iterator[None]:
     locmem.clear()
     yield
     locmem.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_cache() -> Iterator[None]:
+    """Each test starts with no compiled policies, no groups in memory, no version key."""
+    cache.clear()
+    policies.reset()
+    roles.forget_all_groups()
+    yield
+    policies.reset()
+    roles.forget_all_groups()
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    """``make_user(username, role=None, **fields)``: a user (password ``pw-12345``),
+    in the group named like ``role`` if one is given."""
+
+    def make(username: str, role: str | None = None, **fields: Any) -> User:
+        user = User.objects.create_user(username=username, password="pw-12345", **fields)
+        if role:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def token_client(db: Any) -> Callable[[User], APIClient]:
+    """An API client that sends ``Authorization: Bearer <token>`` for ``user``."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(**bearer_headers(user))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def demo(db: Any) -> dict[str, User]:
+    """The example project's demo data (``seed_demo``); its users by username."""
+    seed_demo()
+    return {user.username: user for user in User.objects.all()}

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,10 +18,12 @@ from django.utils.translation import gettext_lazy as _
 from ..exceptions import RealtimeError
 from ..models import ChannelPolicy
 from ..patterns import compile_pattern
-from ..policies import bump_version, decide
+from ..policies import decide
 from ..presence import check_user_info, user_id_for, user_info_for
 from ..revocation import revoke_user
 from ..roles import hierarchy, user_role
+from ..validation import SIGNED_KINDS
+from .live import ChannelKindFilter
 
 # --- revoke (usable on any user admin) ------------------------------------------------
 
@@ -75,35 +77,6 @@ class ChannelPolicyForm(forms.ModelForm):
         field.help_text = _("Users with this role or a higher one may subscribe.")
 
 
-class KindFilter(admin.SimpleListFilter):
-    title = _("channel kind")
-    parameter_name = "kind"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [
-            ("presence", _("presence")),
-            ("encrypted", _("private-encrypted")),
-            ("private", _("private")),
-            ("other", _("public (not enforceable)")),
-        ]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        if value == "presence":
-            return queryset.filter(channel__startswith="presence-")
-        if value == "encrypted":
-            return queryset.filter(channel__startswith="private-encrypted-")
-        if value == "private":
-            return queryset.filter(channel__startswith="private-").exclude(
-                channel__startswith="private-encrypted-"
-            )
-        if value == "other":
-            return queryset.exclude(
-                Q(channel__startswith="private-") | Q(channel__startswith="presence-")
-            )
-        return queryset
-
-
 @admin.register(ChannelPolicy)
 class ChannelPolicyAdmin(admin.ModelAdmin):
     form = ChannelPolicyForm
@@ -116,7 +89,7 @@ class ChannelPolicyAdmin(admin.ModelAdmin):
         "description",
         "updated_at",
     )
-    list_filter = ("is_active", KindFilter, "min_role", "allowed_groups")
+    list_filter = ("is_active", ChannelKindFilter, "min_role", "allowed_groups")
     search_fields = ("channel", "description")
     filter_horizontal = ("allowed_groups",)
     readonly_fields = ("created_at", "updated_at")
@@ -129,13 +102,12 @@ class ChannelPolicyAdmin(admin.ModelAdmin):
     @admin.display(description=_("kind"))
     def kind(self, obj: ChannelPolicy) -> str:
         try:
-            kind = compile_pattern(obj.channel).kind
+            pattern = compile_pattern(obj.channel)
         except RealtimeError:
             return str(_("invalid"))
-        if kind in ("public", "user"):
+        if pattern.kind not in SIGNED_KINDS:
             return str(_("public: NOT enforceable"))
-        pattern = "{" in obj.channel
-        return f"{kind} ({_('pattern') if pattern else _('exact')})"
+        return f"{pattern.kind} ({_('exact') if pattern.is_exact else _('pattern')})"
 
     @admin.display(description=_("groups"))
     def groups(self, obj: ChannelPolicy) -> str:
@@ -143,14 +115,12 @@ class ChannelPolicyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Activate selected policies"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        count = queryset.update(is_active=True)
-        bump_version()  # update() sends no signals
+        count = queryset.update(is_active=True)  # bumps the authorization version
         self.message_user(request, _("%(n)d policies activated.") % {"n": count})
 
     @admin.action(description=_("Deactivate selected policies"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        count = queryset.update(is_active=False)
-        bump_version()
+        count = queryset.update(is_active=False)  # bumps the authorization version
         self.message_user(
             request,
             _(

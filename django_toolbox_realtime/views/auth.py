@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 from rest_framework import exceptions as drf_exceptions
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -30,7 +33,7 @@ from ..conf import realtime_settings
 from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
 from ..policies import Decision, decide
 from ..presence import user_id_for, user_info_for
-from ..validation import validate_channel_name, validate_socket_id
+from ..validation import validate_socket_id
 
 logger = logging.getLogger("django_toolbox_realtime.auth")
 
@@ -38,22 +41,30 @@ DENIED = {"error": "forbidden", "detail": "You may not subscribe to this channel
 NOT_AUTHENTICATED = {"error": "not_authenticated", "detail": "Sign in first."}
 
 
+def _unique(pairs: Iterable[tuple[str, Any]], label: str) -> dict[str, Any]:
+    """``pairs`` as a dict; a repeated key is a ParseError, not last-wins."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise drf_exceptions.ParseError(f"{label} {key[:40]!r} appears twice.")
+        result[key] = value
+    return result
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return _unique(pairs, "JSON key")
+
+
+def _json_constant(name: str) -> Any:
+    raise drf_exceptions.ParseError(f"JSON {name} is not allowed.")
+
+
 def parse_strict_json(raw: bytes) -> dict[str, Any]:
     """A JSON object; repeated keys and NaN/Infinity are errors, not last-wins."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                raise drf_exceptions.ParseError(f"JSON key {key[:40]!r} appears twice.")
-            result[key] = value
-        return result
-
-    def constant(name: str) -> Any:
-        raise drf_exceptions.ParseError(f"JSON {name} is not allowed.")
-
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs, parse_constant=constant)
+        data = json.loads(
+            raw.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_json_constant
+        )
     except (ValueError, UnicodeDecodeError) as exc:
         raise drf_exceptions.ParseError("Malformed JSON body.") from exc
     if not isinstance(data, dict):
@@ -73,12 +84,7 @@ def parse_form(raw: bytes) -> dict[str, str]:
         raise drf_exceptions.ParseError("The form is not UTF-8.") from exc
     except ValueError as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
         raise drf_exceptions.ParseError("Too many form fields.") from exc
-    data: dict[str, str] = {}
-    for key, value in pairs:
-        if key in data:
-            raise drf_exceptions.ParseError(f"Field {key[:40]!r} appears twice.")
-        data[key] = value
-    return data
+    return _unique(pairs, "Field")
 
 
 class StrictJSONParser(JSONParser):
@@ -88,20 +94,37 @@ class StrictJSONParser(JSONParser):
         return parse_strict_json(stream.read() if stream is not None else b"")
 
 
+class StrictFormParser(FormParser):
+    """DRF parser form of :func:`parse_form`."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        return parse_form(stream.read() if stream is not None else b"")
+
+
+@lru_cache(maxsize=8)
+def _authentication_classes(paths: tuple[str, ...]) -> tuple[type, ...]:
+    """The classes named by ``AUTHENTICATION_CLASSES``, imported once per list."""
+    return tuple(import_string(path) for path in paths)
+
+
 def _error(status: int, code: str, detail: str) -> Response:
     return Response({"error": code, "detail": detail}, status=status)
 
 
 class _PusherAuthView(APIView):
     http_method_names = ["post"]
-    # Used only if a subclass reads request.data; body() parses the two types itself.
-    parser_classes = [StrictJSONParser, FormParser]
+    # A session login's CSRF check reads request.POST, so DRF parses the body with
+    # these before the view runs; body() then reuses that parse (and parses the body
+    # itself, with the same functions, for the other logins). Both refuse repeats.
+    parser_classes = [StrictJSONParser, StrictFormParser]
     renderer_classes = [JSONRenderer]
     permission_classes: list[Any] = []  # the view decides (anonymous -> 403 JSON)
 
     def get_authenticators(self) -> list[Any]:
-        # Read from settings per request (never bound at import time).
-        return [import_string(path)() for path in realtime_settings.AUTHENTICATION_CLASSES]
+        # The setting is read per request (never bound at import time, so
+        # override_settings works); the classes are imported once per list of paths.
+        paths = tuple(realtime_settings.AUTHENTICATION_CLASSES)
+        return [cls() for cls in _authentication_classes(paths)]
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -143,17 +166,18 @@ class _PusherAuthView(APIView):
 
     def body(self, request: Request) -> Any:
         """The urlencoded form or the JSON object, within Django's
-        DATA_UPLOAD_MAX_MEMORY_SIZE / DATA_UPLOAD_MAX_NUMBER_FIELDS. Parsed here rather
-        than through DRF's negotiation, which costs more than the whole decision."""
-        django_request = request._request
-        content_type = django_request.content_type
-        if content_type == "application/x-www-form-urlencoded":
-            # .body enforces DATA_UPLOAD_MAX_MEMORY_SIZE (and stays readable after a
-            # session's CSRF check parsed request.POST).
-            return parse_form(django_request.body)
-        if content_type == "application/json":
-            return parse_strict_json(django_request.body)
-        raise drf_exceptions.UnsupportedMediaType(content_type or "(none)")
+        DATA_UPLOAD_MAX_MEMORY_SIZE (the body is read through ``HttpRequest.body``) and
+        DATA_UPLOAD_MAX_NUMBER_FIELDS; another content type is a 415. Parsed once."""
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            return request.data  # already parsed for the CSRF check: reused
+        # Otherwise parsed here, without DRF's content negotiation, which costs about
+        # as much as the whole policy decision.
+        media_type = request.content_type.partition(";")[0].strip().lower()
+        if media_type == "application/x-www-form-urlencoded":
+            return parse_form(request.body)
+        if media_type == "application/json":
+            return parse_strict_json(request.body)
+        raise drf_exceptions.UnsupportedMediaType(media_type or "(none)")
 
     def fields(self, request: Request, *names: str) -> dict[str, str]:
         """The named fields, each exactly one string. Other fields are ignored
@@ -178,8 +202,10 @@ class ChannelAuthView(_PusherAuthView):
         user = self.authenticated_user(request)
         data = self.fields(request, "socket_id", "channel_name")
         socket_id = validate_socket_id(data["socket_id"])
-        channel = validate_channel_name(data["channel_name"])
-        decision = decide(user, channel)
+        decision = decide(user, data["channel_name"])  # validates the name, once
+        if decision.code == "invalid_channel":
+            return _error(400, "bad_request", decision.reason)  # malformed, not refused
+        channel = decision.channel
         if not decision.allowed:
             self._notify(signals.channel_denied, request, user, socket_id, decision)
             logger.info("Denied user %s on %r: %s", user.pk, channel, decision.reason)

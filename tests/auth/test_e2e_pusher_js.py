@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
 
 from django_toolbox_realtime import send_to_user
 from django_toolbox_realtime.revocation import revoke_user
@@ -27,10 +26,11 @@ def pusher_js() -> Iterator[PusherJS]:
 
 
 @pytest.fixture
-def connect(soketi: Any, live_server: Any, pusher_js: PusherJS) -> Callable[[str], str]:
-    """Seed the demo, then ``connect(username)`` opens a pusher-js client for that user
+def connect(
+    soketi: Any, live_server: Any, pusher_js: PusherJS, demo: dict[str, User]
+) -> Callable[[str], str]:
+    """On the demo data, ``connect(username)`` opens a pusher-js client for that user
     (client id = username) with a token from the live server; returns its socket id."""
-    call_command("seed_demo", verbosity=0)
     outsider = User.objects.create_user("outsider", password="demo1234")
     outsider.groups.add(Group.objects.get(name="student"))
 

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from io import StringIO
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from django_toolbox_realtime.models import ChannelPolicy
 from django_toolbox_realtime.policies import decide
 from example_project.classroom.models import Agent, Classroom, Quiz
-from tests.auth.conftest import form_post
+from tests.helpers import form_post, seed_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -27,12 +26,6 @@ EXPECTED_POLICIES = {
     "private-system-health": "admin",
     "private-agent-tasks": "teacher",
 }
-
-
-def seed(*args):
-    out = StringIO()
-    call_command("seed_demo", *args, stdout=out)
-    return out.getvalue()
 
 
 def snapshot():
@@ -52,9 +45,9 @@ def snapshot():
 
 
 def test_seed_demo_is_complete_and_idempotent():
-    seed()
+    seed_demo()
     first = snapshot()
-    output = seed()
+    output = seed_demo()
     assert snapshot() == first
     assert "kept" in output
     users, groups, rules, rooms, enrolled, quizzes, agents = first
@@ -72,17 +65,16 @@ def test_seed_demo_is_complete_and_idempotent():
 
 
 def test_seed_keeps_admin_edits_unless_asked():
-    seed()
+    seed_demo()
     ChannelPolicy.objects.filter(channel="private-teacher").update(min_role="admin")
-    seed()
+    seed_demo()
     assert ChannelPolicy.objects.get(channel="private-teacher").min_role == "admin"
-    seed("--reset-policies")
+    seed_demo("--reset-policies")
     assert ChannelPolicy.objects.get(channel="private-teacher").min_role == "teacher"
 
 
-def test_demo_channel_table():
-    seed()
-    users = {u.username: u for u in User.objects.all()}
+def test_demo_channel_table(demo):
+    users = demo
     expectations = {
         "private-admin": {"admin"},
         "private-teacher": {"admin", "teacher"},
@@ -102,20 +94,23 @@ def test_demo_channel_table():
         assert got == allowed, channel
 
 
+def post_credentials(client, url, encoding, **fields):
+    if encoding == "urlencoded":
+        return client.post(url, urlencode(fields), content_type="application/x-www-form-urlencoded")
+    return client.post(url, fields, format=encoding)
+
+
+@pytest.mark.parametrize("encoding", ["json", "multipart", "urlencoded"])
 @pytest.mark.parametrize("url", ["/api/v1/auth/token", "/api/v1/auth/token/"])
-def test_token_endpoint(url):
-    seed()
+def test_token_endpoint(demo, url, encoding):
     client = APIClient()
-    response = client.post(url, {"username": "teacher", "password": "demo1234"}, format="json")
+    response = post_credentials(client, url, encoding, username="teacher", password="demo1234")
     assert response.status_code == 200
     token = response.json()["token"]
-    assert (
-        client.post(url, {"username": "teacher", "password": "demo1234"}, format="json").json()[
-            "token"
-        ]
-        == token
-    )  # one token per user
-    bad = client.post(url, {"username": "teacher", "password": "nope"}, format="json")
+    assert len(token) == 40
+    again = post_credentials(client, url, encoding, username="teacher", password="demo1234")
+    assert again.json()["token"] == token  # one token per user
+    bad = post_credentials(client, url, encoding, username="teacher", password="nope")
     assert bad.status_code == 400 and "token" not in bad.json()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     response = form_post(client, socket_id="1.1", channel_name="presence-classroom-101")
@@ -123,9 +118,8 @@ def test_token_endpoint(url):
     assert json.loads(response.json()["channel_data"])["user_info"]["name"] == "Tom Teacher"
 
 
-def test_classroom_authorizer_refuses_odd_ids():
-    seed()
-    admin = User.objects.get(username="admin")
+def test_classroom_authorizer_refuses_odd_ids(demo):
+    admin = demo["admin"]
     assert decide(admin, "presence-classroom-101").allowed
     for channel in (
         "presence-classroom-0101",

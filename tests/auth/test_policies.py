@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group, User
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import connection
 
 from django_toolbox_realtime import authz_cache, policies
 from django_toolbox_realtime.models import ChannelPolicy
@@ -57,7 +58,12 @@ def test_decision_says_why(table, make_user):
     assert decision.policy is not None and decision.policy.channel == "private-teacher"
     assert decision.required_role == "teacher" and decision.user_role == "student"
     assert "'student' is below 'teacher'" in decision.reason
-    assert decision.as_dict()["policy"] == "private-teacher"
+    assert (decision.code, decision.channel, decision.kind) == (
+        "role_too_low",
+        "private-teacher",
+        "private",
+    )
+    assert decision.authorizer is None and decision.params == {} and not decision.allowed
     allowed = decide(make_user("v", "student"), "presence-room-9")
     assert allowed.params == {"id": "9"} and allowed.kind == "presence"
 
@@ -238,6 +244,24 @@ def test_cached_groups_make_role_checks_query_free(table, make_user, django_asse
     assert user_groups(again) == [(Group.objects.get(name="student").pk, "student")]
 
 
+def test_a_cold_decision_reads_the_version_once(table, make_user, monkeypatch):
+    """One cache read serves the policies and the user's groups, even when both are
+    loaded from the database."""
+    reads = []
+    real_current_version = authz_cache.current_version
+
+    def counted():
+        reads.append(1)
+        return real_current_version()
+
+    monkeypatch.setattr(authz_cache, "current_version", counted)
+    monkeypatch.setattr(policies, "current_version", counted)
+    student = fresh(make_user("s", "student"))
+    assert decide(student, "private-student").allowed
+    assert len(reads) == 1
+    assert user_groups(fresh(student)) == [(Group.objects.get(name="student").pk, "student")]
+
+
 def test_group_membership_changes_apply_on_the_next_decision(table, make_user):
     user = make_user("u", "student")
     assert decide(fresh(user), "private-student").allowed
@@ -273,15 +297,22 @@ def test_save_delete_and_group_changes_apply_on_the_next_decision(table, superus
     assert decide(teacher, "private-teacher").code == "no_policy"
 
 
+def deactivate_behind_the_apps_back(channel):
+    """Deactivate a policy with raw SQL: no signal, no version bump."""
+    table = connection.ops.quote_name(ChannelPolicy._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET is_active = %s WHERE channel = %s", [False, channel])
+
+
 def test_another_process_sees_the_version_bump(table, superuser, django_assert_num_queries):
     """A process holding an old matcher rebuilds once the shared version moved."""
     decide(superuser, "private-admin")
     stale = policies._matcher
-    ChannelPolicy.objects.filter(channel="private-admin").update(is_active=False)
-    # update() sends no signal: within POLICY_CACHE_MAX_AGE this process keeps its copy...
+    deactivate_behind_the_apps_back("private-admin")
+    # Raw SQL sends no signal: within POLICY_CACHE_MAX_AGE this process keeps its copy...
     assert decide(superuser, "private-admin").allowed
-    # ...until someone bumps the version (the admin actions do), as another process would
-    # see it through the shared cache:
+    # ...until someone bumps the version, as another process would see it through the
+    # shared cache:
     policies.bump_version()
     policies._matcher = stale
     with django_assert_num_queries(2):
@@ -290,10 +321,37 @@ def test_another_process_sees_the_version_bump(table, superuser, django_assert_n
 
 def test_max_age_bounds_staleness_without_a_shared_cache(settings, table, superuser):
     decide(superuser, "private-admin")
-    ChannelPolicy.objects.filter(channel="private-admin").update(is_active=False)
+    deactivate_behind_the_apps_back("private-admin")
     assert decide(superuser, "private-admin").allowed  # stale within the bound
     settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "POLICY_CACHE_MAX_AGE": 0}
     assert not decide(superuser, "private-admin").allowed
+
+
+def test_bulk_queryset_writes_apply_on_the_next_decision(
+    table, superuser, make_user, django_capture_on_commit_callbacks
+):
+    """update(), bulk_update(), bulk_create() and delete() send no save signals: the
+    QuerySet bumps the version itself, now and again after the commit."""
+    teacher = make_user("t", "teacher")
+    assert decide(teacher, "private-teacher").allowed
+    before = cache.get(VERSION_KEY)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert ChannelPolicy.objects.filter(channel="private-teacher").update(is_active=False)
+        during = cache.get(VERSION_KEY)
+    assert during != before and cache.get(VERSION_KEY) not in (None, during)
+    assert callbacks
+    assert decide(teacher, "private-teacher").code == "policy_inactive"
+    policy = ChannelPolicy.objects.get(channel="private-teacher")
+    policy.is_active = True
+    ChannelPolicy.objects.bulk_update([policy], ["is_active"])
+    assert decide(teacher, "private-teacher").allowed
+    ChannelPolicy.objects.bulk_create([ChannelPolicy(channel="private-new", min_role="admin")])
+    assert decide(superuser, "private-new").allowed
+    ChannelPolicy.objects.filter(channel="private-new").delete()
+    assert decide(superuser, "private-new").code == "no_policy"
+    unchanged = cache.get(VERSION_KEY)
+    assert ChannelPolicy.objects.filter(channel="private-none").update(is_active=False) == 0
+    assert cache.get(VERSION_KEY) == unchanged  # nothing written, nothing to invalidate
 
 
 def test_version_is_bumped_again_after_commit(table, django_capture_on_commit_callbacks):

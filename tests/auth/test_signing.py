@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 
 import pytest
 
 from django_toolbox_realtime import authenticate_channel, authenticate_user
 from django_toolbox_realtime.exceptions import RealtimeConfigurationError, RealtimeValidationError
-from django_toolbox_realtime.signing import shared_secret, sign, signature_matches
+from django_toolbox_realtime.signing import shared_secret
+from tests.helpers import channel_auth, sign
 
 VECTOR_KEY = "278d425bdf160c739803"
 VECTOR_SECRET = "7ad3773142a6692b25b8"
@@ -43,6 +43,20 @@ def test_user_authentication_vector(vector_credentials):
     )
 
 
+def test_user_authentication_signs_exactly_the_returned_user_data(vector_credentials):
+    info = {"name": "Zoë", "role": "student"}
+    result = authenticate_user(VECTOR_SOCKET, 12345, info)
+    assert result["user_data"] == '{"id":"12345","user_info":{"name":"Zoë","role":"student"}}'
+    assert result["user_data"] == json.dumps(
+        {"id": "12345", "user_info": info}, ensure_ascii=False, separators=(",", ":")
+    )
+    message = f"{VECTOR_SOCKET}::user::{result['user_data']}"
+    assert result["auth"] == f"{VECTOR_KEY}:{sign(VECTOR_SECRET, message)}"
+    with pytest.raises(RealtimeValidationError) as exc:
+        authenticate_user(VECTOR_SOCKET, "1", {"bio": "€" * 400})  # 1,200 bytes of UTF-8
+    assert exc.value.rule == "user_info_size" and "1,024" in str(exc.value)
+
+
 def test_presence_signs_exactly_the_returned_channel_data(vector_credentials):
     info = {"name": "Zoë", "role": "student"}
     result = authenticate_channel(VECTOR_SOCKET, "presence-room", user_id=7, user_info=info)
@@ -50,12 +64,14 @@ def test_presence_signs_exactly_the_returned_channel_data(vector_credentials):
     assert result["channel_data"] == '{"user_id":"7","user_info":{"name":"Zoë","role":"student"}}'
     bare = authenticate_channel(VECTOR_SOCKET, "presence-room", user_id="u-1")
     assert bare["channel_data"] == '{"user_id":"u-1"}'
-    message = f"{VECTOR_SOCKET}:presence-room:{result['channel_data']}"
-    expected = hmac.new(VECTOR_SECRET.encode(), message.encode(), hashlib.sha256).hexdigest()
-    assert result["auth"] == f"{VECTOR_KEY}:{expected}"
-    assert signature_matches(result["auth"], message, key=VECTOR_KEY, secret=VECTOR_SECRET)
-    assert not signature_matches(
-        result["auth"], message + " ", key=VECTOR_KEY, secret=VECTOR_SECRET
+    assert result["auth"] == channel_auth(
+        VECTOR_KEY, VECTOR_SECRET, VECTOR_SOCKET, "presence-room", result["channel_data"]
+    )
+    assert result["auth"] != channel_auth(
+        VECTOR_KEY, VECTOR_SECRET, VECTOR_SOCKET, "presence-room", result["channel_data"] + " "
+    )
+    assert bare["auth"] == channel_auth(
+        VECTOR_KEY, VECTOR_SECRET, VECTOR_SOCKET, "presence-room", '{"user_id":"u-1"}'
     )
 
 
@@ -87,10 +103,9 @@ def test_encrypted_channel_returns_the_shared_secret(settings, vector_credential
         hashlib.sha256(b"private-encrypted-grades" + bytes(range(32))).digest()
     ).decode()
     assert result["shared_secret"] == expected == shared_secret("private-encrypted-grades")
-    assert (
-        result["auth"]
-        == f"{VECTOR_KEY}:{sign(VECTOR_SECRET, VECTOR_SOCKET + ':private-encrypted-grades')}"
-    )  # noqa: E501
+    assert result["auth"] == channel_auth(
+        VECTOR_KEY, VECTOR_SECRET, VECTOR_SOCKET, "private-encrypted-grades"
+    )
 
 
 @pytest.mark.parametrize("master", [None, "", "not base64!", base64.b64encode(b"short").decode()])

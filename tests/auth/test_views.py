@@ -13,9 +13,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from django_toolbox_realtime import signals
-from django_toolbox_realtime.signing import signature_matches
 from example_project.classroom.models import Classroom
-from tests.auth.conftest import AUTH_URL, USER_AUTH_URL, form_post
+from tests.helpers import AUTH_URL, USER_AUTH_URL, channel_auth, form_post, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +44,8 @@ def as_student(student, token_client):
 
 
 def signs(response, socket_id, channel, channel_data=None):
-    message = f"{socket_id}:{channel}" + (f":{channel_data}" if channel_data is not None else "")
-    return signature_matches(response.json()["auth"], message, key=KEY, secret=SECRET)
+    """Whether the response's auth is the signature computed by tests.helpers."""
+    return response.json()["auth"] == channel_auth(KEY, SECRET, socket_id, channel, channel_data)
 
 
 # --- what pusher-js expects -----------------------------------------------------------
@@ -158,9 +157,8 @@ def test_user_auth(as_student, student):
     body = response.json()
     user_data = json.loads(body["user_data"])
     assert user_data["id"] == str(student.pk) and user_data["user_info"]["role"] == "student"
-    assert signature_matches(
-        body["auth"], f"9.9::user::{body['user_data']}", key=KEY, secret=SECRET
-    )
+    message = "9.9::user::" + body["user_data"]
+    assert body["auth"] == f"{KEY}:{sign(SECRET, message)}"
     assert form_post(as_student, USER_AUTH_URL + "/", socket_id="9.9").status_code == 200
 
 
@@ -366,6 +364,38 @@ def test_session_auth_enforces_csrf(student, table):
     assert same_site.status_code == 200 and signs(same_site, "1.1", "private-student")
     user_auth = browser.post(USER_AUTH_URL, "socket_id=1.1", content_type=form)
     assert user_auth.status_code == 403
+
+
+@pytest.mark.parametrize("login", ["session", "token"])
+def test_the_body_is_parsed_once(student, table, token_client, monkeypatch, login):
+    """A session's CSRF check reads request.POST: the view reuses that parse."""
+    from rest_framework.parsers import FormParser
+
+    from django_toolbox_realtime.views import auth as auth_views
+
+    parsed = []
+    real_parse_form = auth_views.parse_form
+    monkeypatch.setattr(
+        auth_views, "parse_form", lambda raw: parsed.append(raw) or real_parse_form(raw)
+    )
+    real_drf_parse = FormParser.parse  # DRF's own form parsing must not run as well
+    monkeypatch.setattr(
+        FormParser,
+        "parse",
+        lambda self, stream, *args: parsed.append("drf") or real_drf_parse(self, stream, *args),
+    )
+    fields = "socket_id=1.1&channel_name=private-student"
+    form = "application/x-www-form-urlencoded"
+    if login == "session":
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(student)
+        client.get("/admin/login/")  # sets the CSRF cookie
+        extra = {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
+    else:
+        client, extra = token_client(student), {}
+    response = client.post(AUTH_URL, fields, content_type=form, **extra)
+    assert response.status_code == 200 and signs(response, "1.1", "private-student")
+    assert parsed == [fields.encode()]
 
 
 def test_no_credentialed_wildcard_cors(as_student, table):

@@ -1,35 +1,19 @@
-"""The example project's pinned endpoints and pages (DESIGN.md), on the demo data."""
+"""The example project's pinned endpoints and pages (DESIGN.md), on the demo data
+(the ``demo`` fixture; the token endpoint is tested in tests/auth/test_example_project.py)."""
 
 import pytest
-from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
+from django_toolbox_realtime.backends import BaseBackend, OutgoingEvent
+from django_toolbox_realtime.exceptions import RealtimeDeliveryError
 from example_project.classroom.models import Agent
+from tests.helpers import bearer_headers
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo(db):
-    call_command("seed_demo", verbosity=0)
-
-
-def bearer(username):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.get(username=username)
-    return {"HTTP_AUTHORIZATION": f"Bearer {Token.objects.get_or_create(user=user)[0].key}"}, user
-
-
-def test_token_endpoint(client, demo):
-    response = client.post("/api/v1/auth/token", {"username": "teacher", "password": "demo1234"})
-    assert response.status_code == 200 and len(response.json()["token"]) == 40
-    bad = client.post("/api/v1/auth/token", {"username": "teacher", "password": "nope"})
-    assert bad.status_code == 400 and "token" not in bad.json()
-
-
 def test_quiz_submission_scores_and_notifies(client, demo, realtime_outbox):
-    headers, student = bearer("student")
+    student = demo["student"]
+    headers = bearer_headers(student)
     response = client.post(
         "/api/v1/quiz/1/submit",
         {"answers": ["4", "paris", "wrong"]},
@@ -51,33 +35,49 @@ def test_quiz_submission_scores_and_notifies(client, demo, realtime_outbox):
 
 @pytest.mark.parametrize("username, status", [("teacher", 403), ("admin", 403)])
 def test_only_students_submit(client, demo, realtime_outbox, username, status):
-    headers, _ = bearer(username)
+    headers = bearer_headers(demo[username])
     assert client.post("/api/v1/quiz/1/submit", {}, **headers).status_code == status
     assert client.post("/api/v1/quiz/1/submit", {}).status_code == 403  # anonymous
     assert len(realtime_outbox) == 0
 
 
 def test_unknown_quiz_is_404(client, demo):
-    headers, _ = bearer("student")
+    headers = bearer_headers(demo["student"])
     assert client.post("/api/v1/quiz/999/submit", {}, **headers).status_code == 404
 
 
-def test_quiz_submission_succeeds_when_delivery_fails(client, demo, settings):
-    # Nothing listens on the configured port: the student's request must still succeed.
+class FailingBackend(BaseBackend):
+    """A server that refuses every event (records what it was asked to deliver)."""
+
+    delivers_to_server = True
+    attempts: list[str] = []
+
+    def trigger(self, event: OutgoingEvent) -> None:
+        FailingBackend.attempts.append(event.name)
+        raise RealtimeDeliveryError("the server is down", status=503)
+
+    def trigger_batch(self, events: list[OutgoingEvent]) -> None:
+        FailingBackend.attempts.extend(event.name for event in events)
+        raise RealtimeDeliveryError("the server is down", status=503)
+
+
+def test_quiz_submission_succeeds_when_delivery_fails(client, demo, settings, monkeypatch):
+    monkeypatch.setattr(FailingBackend, "attempts", [])
     settings.TOOLBOX_REALTIME = {
         **settings.TOOLBOX_REALTIME,
-        "TIMEOUT": 0.5,
-        "BACKEND": "django_toolbox_realtime.backends.pusher.PusherBackend",
+        "BACKEND": f"{__name__}.FailingBackend",
     }
-    headers, _ = bearer("student")
+    headers = bearer_headers(demo["student"])
     response = client.post(
         "/api/v1/quiz/1/submit", {"answers": ["4"]}, content_type="application/json", **headers
     )
+    # Both notifications were attempted and failed; the student's request still succeeds.
+    assert FailingBackend.attempts == ["quiz-submitted", "quiz-result"]
     assert response.status_code == 200 and response.json()["score"] == 1
 
 
 def test_agent_status_broadcasts_public_and_private(client, demo, realtime_outbox):
-    headers, _ = bearer("admin")
+    headers = bearer_headers(demo["admin"])
     agent = Agent.objects.get(name="grader")
     response = client.post(
         "/api/v1/agents/grader/status",
@@ -97,8 +97,8 @@ def test_agent_status_broadcasts_public_and_private(client, demo, realtime_outbo
 
 
 def test_agent_status_rules(client, demo, realtime_outbox):
-    admin, _ = bearer("admin")
-    teacher, _ = bearer("teacher")
+    admin = bearer_headers(demo["admin"])
+    teacher = bearer_headers(demo["teacher"])
     bad = client.post(
         "/api/v1/agents/grader/status",
         {"status": "sleepy"},
