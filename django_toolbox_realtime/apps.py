@@ -8,10 +8,15 @@ class ToolboxRealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the system checks (decorators run on import) and the channel
-        # authorization receivers (authorization-version bumps, and the optional
-        # REVOKE_ON_USER_CHANGE); nothing heavy here.
-        from . import checks, policies, revocation  # noqa: F401
+        # Imported here, not at the top: these modules import the app's models, which
+        # Django's app registry loads only after every AppConfig is created (start-up
+        # order, not a cycle). Registers the system checks (decorators run on import)
+        # and the receivers: policy-version bumps, and REVOKE_ON_USER_CHANGE's
+        # detection (authorization) and termination (delivery). Nothing heavy here.
+        from . import checks  # noqa: F401
+        from .authorization import invalidation, revocation
+        from .delivery import revocation as delivery_revocation
 
-        policies.connect_receivers()
+        invalidation.connect_receivers()
         revocation.connect_receivers()
+        delivery_revocation.connect_receivers()

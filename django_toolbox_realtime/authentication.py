@@ -8,7 +8,8 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 class CSRFEnforcingSessionAuthentication(SessionAuthentication):
     """Django's session login; DRF enforces the CSRF token for session-authenticated
     POSTs, so a cross-site form cannot make a logged-in browser request a signature.
-    pusher-js must send ``X-CSRFToken`` (the template tag configures it)."""
+    pusher-js must send ``X-CSRFToken`` in ``channelAuthorization.headers`` and
+    ``userAuthentication.headers`` (see docs/authorization.md)."""
 
 
 class BearerTokenAuthentication(TokenAuthentication):

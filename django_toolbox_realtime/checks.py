@@ -1,22 +1,29 @@
 """System checks: configuration mistakes reported by ``manage.py check`` at startup.
 
 IDs: ``toolbox_realtime.E001``... errors, ``toolbox_realtime.W001``... warnings.
+Each check asks the same function the runtime uses (credentials, role hierarchy,
+policy rules), so a check and the code it guards cannot disagree.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, Tags, Warning, register
+from django.conf import settings as django_settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
-from .conf import (
-    SETTINGS_NAME,
-    decode_master_key,
-    is_placeholder_secret,
-    realtime_settings,
-)
+from .authorization.policy_rules import PUBLIC_CHANNEL, channel_problem, role_problem
+from .authorization.roles import is_valid_hierarchy
+from .conf import SETTINGS_NAME, credential_problems, realtime_settings
+from .crypto import decode_master_key
 from .exceptions import RealtimeConfigurationError
+from .models import ChannelPolicy
+from .validation import is_number
+
+#: The ids of credential problems, by the setting they are about.
+_CREDENTIAL_IDS = {"APP_ID": 2, "SECRET": 3}
 
 
 def _id(n: int, kind: str = "E") -> str:
@@ -27,60 +34,73 @@ def _setting(name: str) -> str:
     return f"{SETTINGS_NAME}['{name}']"
 
 
+# --- delivery settings ---------------------------------------------------------------
+
+
 @register(Tags.compatibility)
-def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    errors: list[Any] = []
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     try:
-        s = realtime_settings
-        s.user_settings  # noqa: B018  (parses URL; raises on a malformed one)
+        realtime_settings.user_settings  # noqa: B018  (parses URL; raises on a malformed one)
     except RealtimeConfigurationError as exc:
         return [Error(str(exc), id=_id(9))]
+    return [
+        *_backend_errors(),
+        *_credential_errors(),
+        *_encryption_errors(),
+        *_transport_errors(),
+    ]
 
+
+def _backend_errors() -> list[CheckMessage]:
+    path = realtime_settings.raw("BACKEND")
     try:
-        import_string(s.raw("BACKEND"))
+        import_string(path)
     except ImportError:
-        errors.append(
+        return [
             Error(
-                f"{_setting('BACKEND')} = {s.raw('BACKEND')!r} cannot be imported.",
+                f"{_setting('BACKEND')} = {path!r} cannot be imported.",
                 hint="Use django_toolbox_realtime.backends.pusher.PusherBackend, "
                 "...locmem.LocmemBackend, ...log.LogBackend or ...null.NullBackend.",
                 id=_id(7),
             )
-        )
-    needs_server = s.raw("BACKEND").endswith("PusherBackend")
-    if s.raw("ENABLED") and needs_server:
-        for name in ("APP_ID", "KEY", "SECRET"):
-            value = s.raw(name)
-            if value is None or not str(value).strip():
+        ]
+    return []
+
+
+def _credential_errors() -> list[CheckMessage]:
+    s = realtime_settings
+    # A missing credential only matters when events go to a server.
+    needs_server = bool(s.raw("ENABLED")) and s.raw("BACKEND").endswith("PusherBackend")
+    errors: list[CheckMessage] = []
+    for problem in credential_problems():
+        if problem.missing:
+            if needs_server:
                 errors.append(
                     Error(
-                        f"{_setting(name)} is missing or blank while delivery is enabled.",
+                        f"{problem.message[:-1]} while delivery is enabled.",
                         hint=f"Set it (or {_setting('URL')}), "
                         f"or set {_setting('ENABLED')} = False.",
                         id=_id(1),
                     )
                 )
-    app_id = str(s.raw("APP_ID") or "")
-    if app_id and not (app_id.isascii() and app_id.isdigit()):
-        errors.append(
-            Error(
-                f"{_setting('APP_ID')} must be digits only (the Pusher protocol's "
-                "app ids are numeric).",
-                id=_id(2),
+        elif problem.setting == "SECRET":
+            errors.append(
+                Error(
+                    problem.message,
+                    hint="Copy the app secret from your Pusher dashboard or soketi "
+                    "configuration.",
+                    id=_id(_CREDENTIAL_IDS["SECRET"]),
+                )
             )
-        )
-    secret = s.raw("SECRET")
-    if secret and is_placeholder_secret(secret):
-        errors.append(
-            Error(
-                f"{_setting('SECRET')} is a placeholder, not a real secret.",
-                hint="Copy the app secret from your Pusher dashboard or soketi configuration.",
-                id=_id(3),
-            )
-        )
-    master = s.raw("ENCRYPTION_MASTER_KEY_BASE64")
+        else:
+            errors.append(Error(problem.message, id=_id(_CREDENTIAL_IDS[problem.setting])))
+    return errors
+
+
+def _encryption_errors() -> list[CheckMessage]:
+    master = realtime_settings.raw("ENCRYPTION_MASTER_KEY_BASE64")
     if master and decode_master_key(master) is None:
-        errors.append(
+        return [
             Error(
                 f"{_setting('ENCRYPTION_MASTER_KEY_BASE64')} must be 32 random bytes, "
                 "base64-encoded.",
@@ -88,7 +108,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 'print(base64.b64encode(os.urandom(32)).decode())"',
                 id=_id(4),
             )
-        )
+        ]
+    return []
+
+
+def _transport_errors() -> list[CheckMessage]:
+    s = realtime_settings
+    errors: list[CheckMessage] = []
     if s.raw("CLUSTER") and not s.raw("HOST") and not s.raw("SSL"):
         errors.append(
             Warning(
@@ -101,7 +127,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     if port not in (None, "") and not str(port).isdigit():
         errors.append(Error(f"{_setting('PORT')} must be a number.", id=_id(5)))
     timeout = s.raw("TIMEOUT")
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+    if not is_number(timeout) or timeout <= 0:
         errors.append(
             Error(f"{_setting('TIMEOUT')} must be a positive number of seconds.", id=_id(6))
         )
@@ -114,19 +140,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 @register(Tags.security)
 def check_channel_authorization(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
-) -> list[Any]:
+) -> list[CheckMessage]:
     """Authorization settings, and (when run with a database, e.g. by ``migrate`` or
     ``check --database default``) the stored policies: a role rule on a public
     channel name cannot be enforced by Pusher, so it is reported, not pretended."""
-    from django.conf import settings as django_settings
+    hierarchy = realtime_settings.raw("ROLE_HIERARCHY")
+    errors = _authorization_setting_errors(hierarchy)
+    if databases:
+        errors += _stored_policy_warnings(databases[0], hierarchy)
+    return errors
 
-    errors: list[Any] = []
-    s = realtime_settings
-    hierarchy = s.raw("ROLE_HIERARCHY")
-    if not isinstance(hierarchy, dict) or not all(
-        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-        for k, v in hierarchy.items()
-    ):
+
+def _authorization_setting_errors(hierarchy: Any) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if not is_valid_hierarchy(hierarchy):
         errors.append(
             Error(
                 f"{_setting('ROLE_HIERARCHY')} must map role names to integer "
@@ -134,76 +161,64 @@ def check_channel_authorization(
                 id=_id(10),
             )
         )
-        hierarchy = {}
-    alias = s.raw("POLICY_CACHE")
+    alias = realtime_settings.raw("POLICY_CACHE")
     if alias not in django_settings.CACHES:
         errors.append(
             Error(f"{_setting('POLICY_CACHE')} = {alias!r} is not in settings.CACHES.", id=_id(11))
         )
-    max_age = s.raw("POLICY_CACHE_MAX_AGE")
-    if not isinstance(max_age, int | float) or isinstance(max_age, bool) or max_age < 0:
+    max_age = realtime_settings.raw("POLICY_CACHE_MAX_AGE")
+    if not is_number(max_age) or max_age < 0:
         errors.append(
             Error(
                 f"{_setting('POLICY_CACHE_MAX_AGE')} must be a number of seconds (0 or more).",
                 id=_id(12),
             )
         )
-    if not databases:
-        return errors
-    from django.db import DatabaseError
-
-    from .exceptions import RealtimeValidationError
-    from .models import ChannelPolicy
-    from .patterns import compile_pattern
-    from .validation import SIGNED_KINDS
-
-    try:
-        policies = list(ChannelPolicy.objects.using(databases[0]).filter(is_active=True))
-    except DatabaseError:  # not migrated yet
-        return errors
-    for policy in policies:
-        try:
-            kind = compile_pattern(policy.channel).kind
-        except RealtimeValidationError as exc:
-            errors.append(
-                Warning(
-                    f"Channel policy #{policy.pk} {policy.channel!r} is not a "
-                    f"valid channel name or pattern: it matches nothing. {exc}",
-                    obj=policy,
-                    id=_id(11, "W"),
-                )
-            )
-            continue
-        if kind not in SIGNED_KINDS:
-            errors.append(
-                Warning(
-                    f"Channel policy #{policy.pk} demands role {policy.min_role!r} on the public "
-                    f"channel name {policy.channel!r}: Pusher cannot enforce it (anyone may "
-                    "subscribe to a public channel without a signature).",
-                    hint="Rename the channel with a private- or presence- prefix, or delete the "
-                    "policy.",
-                    obj=policy,
-                    id=_id(10, "W"),
-                )
-            )
-        elif hierarchy and policy.min_role not in hierarchy:
-            errors.append(
-                Warning(
-                    f"Channel policy #{policy.pk} {policy.channel!r} requires "
-                    f"role {policy.min_role!r}, which is not in "
-                    f"{_setting('ROLE_HIERARCHY')}: it allows nobody.",
-                    obj=policy,
-                    id=_id(12, "W"),
-                )
-            )
     return errors
 
 
-@register(Tags.security, deploy=True)
-def check_policy_cache_shared(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """A per-process cache cannot tell other processes that a policy changed."""
-    from django.conf import settings as django_settings
+def _stored_policy_warnings(database: str, hierarchy: Any) -> list[CheckMessage]:
+    try:
+        policies = list(ChannelPolicy.objects.using(database).filter(is_active=True))
+    except DatabaseError:  # not migrated yet
+        return []
+    warnings = [_policy_warning(policy, hierarchy) for policy in policies]
+    return [warning for warning in warnings if warning is not None]
 
+
+def _policy_warning(policy: ChannelPolicy, hierarchy: Any) -> CheckMessage | None:
+    pattern, problem = channel_problem(policy.channel)
+    if pattern is None and problem is not None:
+        return Warning(
+            f"Channel policy #{policy.pk} {policy.channel!r} is not a "
+            f"valid channel name or pattern: it matches nothing. {problem.message}",
+            obj=policy,
+            id=_id(11, "W"),
+        )
+    if problem is not None and problem.code == PUBLIC_CHANNEL:
+        return Warning(
+            f"Channel policy #{policy.pk} demands role {policy.min_role!r} on the public "
+            f"channel name {policy.channel!r}: Pusher cannot enforce it (anyone may "
+            "subscribe to a public channel without a signature).",
+            hint="Rename the channel with a private- or presence- prefix, or delete the "
+            "policy.",
+            obj=policy,
+            id=_id(10, "W"),
+        )
+    if is_valid_hierarchy(hierarchy) and hierarchy and role_problem(policy.min_role, hierarchy):
+        return Warning(
+            f"Channel policy #{policy.pk} {policy.channel!r} requires "
+            f"role {policy.min_role!r}, which is not in "
+            f"{_setting('ROLE_HIERARCHY')}: it allows nobody.",
+            obj=policy,
+            id=_id(12, "W"),
+        )
+    return None
+
+
+@register(Tags.security, deploy=True)
+def check_policy_cache_shared(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """A per-process cache cannot tell other processes that a policy changed."""
     alias = realtime_settings.raw("POLICY_CACHE")
     backend = str(django_settings.CACHES.get(alias, {}).get("BACKEND", ""))
     if backend.endswith(("LocMemCache", "DummyCache")):

@@ -12,8 +12,7 @@ Usage::
 
 from __future__ import annotations
 
-import base64
-import binascii
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -53,8 +52,8 @@ DEFAULTS: dict[str, Any] = {
         "django_toolbox_realtime.authentication.BearerTokenAuthentication",
     ],
     "ROLE_HIERARCHY": {"student": 1, "teacher": 2, "admin": 3},
-    "ROLE_RESOLVER": "django_toolbox_realtime.roles.default_role_resolver",
-    "PRESENCE_USER_INFO": "django_toolbox_realtime.presence.default_user_info",
+    "ROLE_RESOLVER": "django_toolbox_realtime.authorization.roles.default_role_resolver",
+    "PRESENCE_USER_INFO": "django_toolbox_realtime.authorization.presence.default_user_info",
     # Cache alias holding the policy version key; use a shared cache (Redis,
     # Memcached, database) so an admin edit applies on the next request everywhere.
     "POLICY_CACHE": "default",
@@ -133,16 +132,6 @@ def is_placeholder_secret(value: Any) -> bool:
     return str(value).strip().lower() in PLACEHOLDER_SECRETS
 
 
-def decode_master_key(value: Any) -> bytes | None:
-    """The 32 bytes of ``ENCRYPTION_MASTER_KEY_BASE64``, or None when it is not 32 bytes
-    of valid base64."""
-    try:
-        key = base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return key if len(key) == 32 else None
-
-
 # Settings whose value is a dotted path imported on access.
 IMPORT_STRINGS = {"ROLE_RESOLVER", "PRESENCE_USER_INFO"}
 # Settings read from the URL form when not given explicitly.
@@ -219,13 +208,72 @@ class RealtimeSettings:
         return value
 
     def reload(self) -> None:
+        global _credentials_answer
         self._cache.clear()
         self._user = None
+        _credentials_answer = None
         for callback in list(_reload_callbacks):
             callback()
 
 
 realtime_settings = RealtimeSettings()
+
+
+@dataclass(frozen=True)
+class CredentialProblem:
+    """Why ``APP_ID`` / ``KEY`` / ``SECRET`` are unusable: the setting it is about,
+    a message that never holds the secret, and ``missing`` when it is not set."""
+
+    setting: str
+    message: str
+    missing: bool = False
+
+
+def credential_problems() -> list[CredentialProblem]:
+    """Every reason the credentials cannot sign, in the order they are reported.
+
+    The one copy of the rule: the system checks report each, the HTTP client and
+    the auth signatures refuse on the first (see :func:`credentials_problem`).
+    """
+    s = realtime_settings
+    problems = []
+    for name in ("APP_ID", "KEY", "SECRET"):
+        value = s.raw(name)
+        if value is None or not str(value).strip():
+            problems.append(
+                CredentialProblem(name, f"{SETTINGS_NAME}['{name}'] is missing or blank.", True)
+            )
+    app_id = str(s.raw("APP_ID") or "")
+    if app_id and not (app_id.isascii() and app_id.isdigit()):
+        problems.append(
+            CredentialProblem(
+                "APP_ID",
+                f"{SETTINGS_NAME}['APP_ID'] must be digits only (the Pusher protocol's "
+                "app ids are numeric).",
+            )
+        )
+    secret = s.raw("SECRET")
+    if secret and is_placeholder_secret(secret):
+        problems.append(
+            CredentialProblem(
+                "SECRET", f"{SETTINGS_NAME}['SECRET'] is a placeholder, not a real secret."
+            )
+        )
+    return problems
+
+
+# credentials_problem() for the current settings ("" = none; None = not computed
+# since the last reload): signing and health ask on every request.
+_credentials_answer: str | None = None
+
+
+def credentials_problem() -> str | None:
+    """The first reason the credentials cannot sign, or None. Never includes a secret."""
+    global _credentials_answer
+    if _credentials_answer is None:
+        problems = credential_problems()
+        _credentials_answer = problems[0].message if problems else ""
+    return _credentials_answer or None
 
 # Modules that cache objects built from settings (the HTTP client, the policy
 # matcher) register a callback here so that override_settings resets them.

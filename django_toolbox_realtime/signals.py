@@ -2,6 +2,11 @@
 keyword arguments listed. They are sent with ``send_robust``: a failing
 receiver is logged and never breaks the request that sent the signal."""
 
+from __future__ import annotations
+
+import logging
+from typing import Any
+
 from django.dispatch import Signal
 
 # --- channel authorization ------------------------------------------------------
@@ -28,3 +33,25 @@ client_event = Signal()
 cache_miss = Signal()
 #: kwargs: channel, subscription_count, time_ms, event
 subscription_count = Signal()
+
+# --- revocation ----------------------------------------------------------------------
+#: A signed-in user lost access (deactivated, deleted, role lowered) and
+#: ``REVOKE_ON_USER_CHANGE`` is on; sent after the transaction commits. The app's own
+#: receiver terminates the user's live connections. sender: the user model.
+#: kwargs: user_id, reason
+access_lost = Signal()
+
+
+def send_logged(signal: Signal, sender: Any, logger: logging.Logger, **kwargs: Any) -> list[Any]:
+    """``signal.send_robust(sender, **kwargs)``, logging every receiver that raised
+    (with its traceback) on ``logger``: a failing receiver never breaks the request
+    or the write that sent the signal."""
+    results = signal.send_robust(sender=sender, **kwargs)
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "A receiver of a realtime signal failed: %r",
+                receiver,
+                exc_info=(type(result), result, result.__traceback__),
+            )
+    return results

@@ -42,7 +42,7 @@ class RealtimeOutbox:
     @property
     def requests(self) -> int:
         """How many HTTP requests the pusher backend would have made."""
-        return locmem.requests_made[0]
+        return locmem.request_count()
 
     def __len__(self) -> int:
         return len(locmem.outbox)

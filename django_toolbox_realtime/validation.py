@@ -8,7 +8,7 @@ payloads measured as UTF-8 bytes, at most 10 events per batch.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core.serializers.json import DjangoJSONEncoder
 
@@ -36,6 +36,16 @@ _SOCKET_ID_RE = re.compile(r"\A[0-9]+\.[0-9]+\Z")
 _RESERVED_EVENT_PREFIXES = ("pusher:", "pusher_internal:")
 # One encoder for every event (building one per call costs more than small payloads).
 _ENCODER = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """An ``int`` that is not a ``bool`` (JSON ``true`` must not pass for 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> TypeGuard[int | float]:
+    """An ``int`` or ``float`` that is not a ``bool``."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _fail(message: str, rule: str, value: Any = None, limit: Any = None) -> None:
@@ -93,7 +103,7 @@ def validate_trigger_channel(channel: Any) -> str:
 
 def validate_user_id(user_id: Any) -> str:
     """A user id as the protocol allows it (presence ``user_id``, signin ``id``)."""
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
+    if is_int(user_id):
         user_id = str(user_id)
     if not isinstance(user_id, str) or not user_id:
         _fail("User id must be a non-empty string.", "user_id_type")

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from django_toolbox_realtime import policies, roles
+from django_toolbox_realtime.authorization import groups, matcher
 from django_toolbox_realtime.backends import locmem
 from tests.helpers import bearer_headers, seed_demo
 from tests.pusher_ws import PusherWSClient
@@ -86,11 +86,11 @@ def _clear_locmem_outbox() -> Iterator[None]:
 def _fresh_policy_cache() -> Iterator[None]:
     """Each test starts with no compiled policies, no groups in memory, no version key."""
     cache.clear()
-    policies.reset()
-    roles.forget_all_groups()
+    matcher.reset()
+    groups.forget_all_groups()
     yield
-    policies.reset()
-    roles.forget_all_groups()
+    matcher.reset()
+    groups.forget_all_groups()
     cache.clear()
 
 

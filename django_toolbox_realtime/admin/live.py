@@ -21,8 +21,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import client, health
-from ..conf import realtime_settings
+from .. import health
+from ..backends import http_client as client
+from ..conf import credentials_problem, realtime_settings
 from ..exceptions import RealtimeError
 from ..health.checks import HealthContext
 from ..models import ChannelState, PresenceMember, RealtimeStatus, WebhookDelivery
@@ -34,7 +35,7 @@ from ..validation import (
     SERVER_TO_USER_PREFIX,
     channel_kind,
 )
-from ..webhook_verification import accepted_secrets
+from ..webhooks.verification import accepted_secrets
 
 MASK = "••••••••"
 
@@ -233,7 +234,7 @@ class RealtimeStatusAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "django_toolbox_realtime/admin/live_status.html", context)
 
     def _send_test_event(self, request: HttpRequest, data: dict[str, Any]) -> bool:
-        from ..api import trigger_event
+        from ..delivery.api import trigger_event
 
         try:
             result = trigger_event(
@@ -291,7 +292,7 @@ def configuration_rows() -> list[tuple[str, Any]]:
         ("APP_ID", s.raw("APP_ID") or "—"),
         ("KEY", s.raw("KEY") or "—"),
         ("SECRET", f"{MASK} (set)" if secret else "(missing)"),
-        ("Credentials", client.credentials_problem() or "OK"),
+        ("Credentials", credentials_problem() or "OK"),
         (
             "ENCRYPTION_MASTER_KEY_BASE64",
             f"{MASK} (set)" if s.raw("ENCRYPTION_MASTER_KEY_BASE64") else "—",

@@ -15,13 +15,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from ..authorization.patterns import compile_pattern
+from ..authorization.policies import decide
+from ..authorization.policy_rules import policy_problems
+from ..authorization.presence import check_user_info, user_id_for, user_info_for
+from ..authorization.roles import hierarchy, user_role
+from ..delivery.revocation import revoke_user
 from ..exceptions import RealtimeError
 from ..models import ChannelPolicy
-from ..patterns import compile_pattern
-from ..policies import decide
-from ..presence import check_user_info, user_id_for, user_info_for
-from ..revocation import revoke_user
-from ..roles import hierarchy, user_role
 from ..validation import SIGNED_KINDS
 from .live import ChannelKindFilter
 
@@ -75,6 +76,15 @@ class ChannelPolicyForm(forms.ModelForm):
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
         field.help_text = _("Users with this role or a higher one may subscribe.")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        channel, min_role = cleaned.get("channel"), cleaned.get("min_role")
+        if channel is None or min_role is None:
+            return cleaned  # a required field is missing: reported by the field
+        for problem in policy_problems(channel, min_role, hierarchy()):
+            self.add_error(problem.field, problem.message)
+        return cleaned
 
 
 @admin.register(ChannelPolicy)

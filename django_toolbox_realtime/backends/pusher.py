@@ -7,9 +7,9 @@ from typing import Any
 
 from pusher.crypto import encrypt
 
-from .. import client
-from ..signing import master_key
+from ..crypto import master_key
 from ..validation import ENCRYPTED_PREFIX, check_payload_size
+from . import http_client as client
 from .base import BaseBackend, OutgoingEvent
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from django.utils.module_loading import import_string
 
-from .. import client, state
+from .. import state
+from ..backends import http_client as client
 from ..conf import SETTINGS_NAME, realtime_settings
 from ..exceptions import RealtimeConfigurationError
 from ..validation import PRESENCE_PREFIX
@@ -123,12 +124,6 @@ def cached_pusher_status() -> dict[str, Any]:
     fresh_from = min(server.clock(), math.inf if fetched_at is None else fetched_at)
     status_cache.store(data, version, fresh_from)
     return data
-
-
-def forget_cached_status() -> None:
-    """Drop the cached status: the stored state changed. Called by every state
-    write that changed it (``state_transitions.run``), once its transaction is over."""
-    status_cache.forget()
 
 
 def project_health() -> dict[str, Any]:

@@ -24,9 +24,11 @@ from django.db import connections
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from .. import client, usage
+from .. import state
 from ..backends import get_backend
-from ..conf import SETTINGS_NAME, realtime_settings
+from ..backends import http_client as client
+from ..conf import SETTINGS_NAME, credentials_problem, realtime_settings
+from ..delivery import usage
 from ..models import WebhookDelivery
 from . import server
 
@@ -43,18 +45,6 @@ class CheckResult:
         return {"status": self.status, "message": self.message, **self.details}
 
 
-@dataclass(frozen=True)
-class Budget:
-    """Today's messages against ``DAILY_MESSAGE_BUDGET``."""
-
-    sent: int
-    daily: int
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.daily - self.sent)
-
-
 class HealthContext:
     """What the checks of one report share: the time, the settings' verdict, the
     server snapshot (asked for lazily, so disabled setups never ask) and today's
@@ -63,7 +53,7 @@ class HealthContext:
     def __init__(self) -> None:
         self.now = timezone.now()
         self.enabled = bool(realtime_settings.ENABLED)
-        self.credentials_problem = client.credentials_problem() if self.enabled else None
+        self.credentials_problem = credentials_problem() if self.enabled else None
         self._server: dict[str, Any] | None = None
         self._server_asked = False
 
@@ -83,9 +73,9 @@ class HealthContext:
         return self._server
 
     @cached_property
-    def budget(self) -> Budget:
+    def budget(self) -> usage.Budget:
         """Today's message count (one cache read per report) against the budget."""
-        return Budget(usage.messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET))
+        return usage.todays_budget()
 
     def server_fetched_at(self) -> float | None:
         """When the snapshot used was fetched (``server.clock``), if one was used."""
@@ -188,8 +178,6 @@ class WebhookCheck(BaseCheck):
         }
         snap = self.context.server()
         if snap and snap.get("ok"):
-            from .. import state
-
             on_server = set(snap.get("channels") or {})
             stored = set(state.active_channels())
             details["state_matches_server"] = on_server == stored

@@ -24,8 +24,8 @@ from typing import Any
 
 from django.core.cache import cache
 
-from .. import server_api
 from ..conf import SETTINGS_NAME, realtime_settings
+from ..delivery import server_api
 from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 
 logger = logging.getLogger("django_toolbox_realtime.health")

@@ -9,10 +9,10 @@ in the default cache for the period, so a warm request is one cache read
   snapshot the entry shows: an entry is fresh while both it and that snapshot
   are younger than the period.
 * Every state write that changed the stored state (a webhook, a grace period
-  settled, ``realtime_sync``) calls :func:`forget` once its transaction is over
-  (``state_transitions.run``), which writes a new state version; an entry
-  carries the version read before it was computed, so an entry computed from the
-  old state is never used again, even when it is stored after that write.
+  settled, ``realtime_sync``) bumps the state's version once its transaction is
+  over (``state.version``); an entry carries the version read before it was
+  computed, so an entry computed from the old state is never used again, even
+  when it is stored after that write.
 * Entries are per settings generation (tests change settings at run time).
 * A failing cache means no caching: the status is computed on every request.
 """
@@ -21,38 +21,37 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid
 from typing import Any
 
 from django.core.cache import cache
 
 from ..conf import on_reload
+from ..state import version as state_version
 from . import server
 
 logger = logging.getLogger("django_toolbox_realtime.health")
 
 STATUS_KEY = "toolbox_realtime:health:status:{}"
-VERSION_KEY = "toolbox_realtime:health:state_version"
-#: A state version outlives every entry computed before it was written.
-VERSION_TIMEOUT = 24 * 3600
 
-_generation = [0]
+# Entries are per settings generation (bumped on every settings reload).
+_generation = 0
 
 
 @on_reload
 def _settings_changed() -> None:
-    _generation[0] += 1
+    global _generation
+    _generation += 1
 
 
 def lookup() -> tuple[dict[str, Any] | None, Any]:
     """(the cached status if still fresh else None, the current state version)."""
-    key = STATUS_KEY.format(_generation[0])
+    key = STATUS_KEY.format(_generation)
     try:
-        found = cache.get_many([key, VERSION_KEY])
+        found = cache.get_many([key, state_version.KEY])
     except Exception:
         logger.debug("Cache unavailable for the health status.", exc_info=True)
         return None, None
-    version, entry = found.get(VERSION_KEY), found.get(key)
+    version, entry = found.get(state_version.KEY), found.get(key)
     if not isinstance(entry, dict) or entry.get("version") != version:
         return None, version
     age = server.clock() - entry["fresh_from"]
@@ -65,14 +64,6 @@ def store(data: dict[str, Any], version: Any, fresh_from: float) -> None:
     """Keep ``data``, computed from state ``version``, fresh from ``fresh_from``."""
     entry = {"data": data, "version": version, "fresh_from": fresh_from}
     try:
-        cache.set(STATUS_KEY.format(_generation[0]), entry, math.ceil(server.period()) + 1)
-    except Exception:
-        logger.debug("Cache unavailable for the health status.", exc_info=True)
-
-
-def forget() -> None:
-    """The stored state changed: no status computed before now may be used."""
-    try:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, VERSION_TIMEOUT)
+        cache.set(STATUS_KEY.format(_generation), entry, math.ceil(server.period()) + 1)
     except Exception:
         logger.debug("Cache unavailable for the health status.", exc_info=True)

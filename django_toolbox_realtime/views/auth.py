@@ -10,95 +10,31 @@ client cannot tell a missing object from a forbidden one.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl
 
-from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import signals, signing
+from .. import signals
+from ..authorization import parsers, signing
+from ..authorization.policies import Decision, decide
+from ..authorization.presence import user_id_for, user_info_for
 from ..conf import realtime_settings
 from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
-from ..policies import Decision, decide
-from ..presence import user_id_for, user_info_for
 from ..validation import validate_socket_id
 
 logger = logging.getLogger("django_toolbox_realtime.auth")
 
 DENIED = {"error": "forbidden", "detail": "You may not subscribe to this channel."}
 NOT_AUTHENTICATED = {"error": "not_authenticated", "detail": "Sign in first."}
-
-
-def _unique(pairs: Iterable[tuple[str, Any]], label: str) -> dict[str, Any]:
-    """``pairs`` as a dict; a repeated key is a ParseError, not last-wins."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise drf_exceptions.ParseError(f"{label} {key[:40]!r} appears twice.")
-        result[key] = value
-    return result
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    return _unique(pairs, "JSON key")
-
-
-def _json_constant(name: str) -> Any:
-    raise drf_exceptions.ParseError(f"JSON {name} is not allowed.")
-
-
-def parse_strict_json(raw: bytes) -> dict[str, Any]:
-    """A JSON object; repeated keys and NaN/Infinity are errors, not last-wins."""
-    try:
-        data = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_json_constant
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise drf_exceptions.ParseError("Malformed JSON body.") from exc
-    if not isinstance(data, dict):
-        raise drf_exceptions.ParseError("The JSON body must be an object.")
-    return data
-
-
-def parse_form(raw: bytes) -> dict[str, str]:
-    """An urlencoded body; a repeated field is an error, not last-wins."""
-    try:
-        pairs = parse_qsl(
-            raw.decode("utf-8"),
-            keep_blank_values=True,
-            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-        )
-    except UnicodeDecodeError as exc:
-        raise drf_exceptions.ParseError("The form is not UTF-8.") from exc
-    except ValueError as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
-        raise drf_exceptions.ParseError("Too many form fields.") from exc
-    return _unique(pairs, "Field")
-
-
-class StrictJSONParser(JSONParser):
-    """DRF parser form of :func:`parse_strict_json`."""
-
-    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        return parse_strict_json(stream.read() if stream is not None else b"")
-
-
-class StrictFormParser(FormParser):
-    """DRF parser form of :func:`parse_form`."""
-
-    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        return parse_form(stream.read() if stream is not None else b"")
 
 
 @lru_cache(maxsize=8)
@@ -116,7 +52,7 @@ class _PusherAuthView(APIView):
     # A session login's CSRF check reads request.POST, so DRF parses the body with
     # these before the view runs; body() then reuses that parse (and parses the body
     # itself, with the same functions, for the other logins). Both refuse repeats.
-    parser_classes = [StrictJSONParser, StrictFormParser]
+    parser_classes = [parsers.StrictJSONParser, parsers.StrictFormParser]
     renderer_classes = [JSONRenderer]
     permission_classes: list[Any] = []  # the view decides (anonymous -> 403 JSON)
 
@@ -174,9 +110,9 @@ class _PusherAuthView(APIView):
         # as much as the whole policy decision.
         media_type = request.content_type.partition(";")[0].strip().lower()
         if media_type == "application/x-www-form-urlencoded":
-            return parse_form(request.body)
+            return parsers.parse_form(request.body)
         if media_type == "application/json":
-            return parse_strict_json(request.body)
+            return parsers.parse_strict_json(request.body)
         raise drf_exceptions.UnsupportedMediaType(media_type or "(none)")
 
     def fields(self, request: Request, *names: str) -> dict[str, str]:
@@ -222,17 +158,16 @@ class ChannelAuthView(_PusherAuthView):
     def _notify(
         self, signal: Any, request: Request, user: Any, socket_id: str, decision: Decision
     ) -> None:
-        results = signal.send_robust(
-            sender=type(self),
+        signals.send_logged(
+            signal,
+            type(self),
+            logger,
             request=request,
             user=user,
             channel=decision.channel,
             socket_id=socket_id,
             decision=decision,
         )
-        for receiver, result in results:
-            if isinstance(result, Exception):
-                logger.error("Receiver %r of %s failed: %r", receiver, signal, result)
 
 
 class UserAuthView(_PusherAuthView):

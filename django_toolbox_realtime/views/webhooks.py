@@ -2,10 +2,9 @@
 
 1. verify (size cap, key, HMAC of the raw body, JSON, ``time_ms``, every event)
    — any failure answers 400/401/413 and changes nothing;
-2. store, in one write (``state_transitions.run``: one transaction, retried whole on
+2. store, in one write (``state.run``: one transaction, retried whole on
    conflict): the delivery record first (its digest makes a repeated body a
-   no-op), then the state changes of every known event; a write that changed
-   the stored state drops health's cached status;
+   no-op), then the state changes of every known event;
 3. after commit, send one signal per change with ``send_robust``: a failing
    receiver is logged and the server still gets its 200. (A non-2xx would make
    hosted Pusher retry the whole body, which the digest then drops as a
@@ -16,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -24,10 +24,12 @@ from django.utils import timezone
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import state, webhook_log
+from .. import state
+from ..clock import now_ms
 from ..models import WebhookDelivery
-from ..state_transitions import Batch, run
-from ..webhook_verification import WebhookPayload, WebhookRejected, now_ms, verify_request
+from ..state import Batch
+from ..webhooks import log as webhook_log
+from ..webhooks.verification import WebhookPayload, WebhookRejected, verify_request
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -36,6 +38,26 @@ Outcome = WebhookDelivery.Outcome
 
 class _Duplicate(Exception):
     """The same body was accepted before: the write stops, changing nothing."""
+
+
+@dataclass
+class _Stored:
+    """What the write stored: the delivery record's pk and the stale events."""
+
+    pk: int | None = None
+    stale: int = 0
+
+
+def _prune_if_due(pk: int | None) -> None:
+    """Prune the delivery log and the ended state rows, once per
+    ``webhook_log.PRUNE_EVERY`` deliveries (accepted, duplicate or rejected)."""
+    if not webhook_log.prune_due(pk):
+        return
+    try:
+        webhook_log.prune(newest=pk)
+        state.prune()
+    except DatabaseError:
+        logger.warning("Could not prune webhook deliveries and ended state.", exc_info=True)
 
 
 class WebhookView(View):
@@ -56,7 +78,7 @@ class WebhookView(View):
             payload = verify_request(request, now_ms())
         except WebhookRejected as exc:
             logger.warning("Webhook rejected (%s): %s", exc.status, exc.reason)
-            webhook_log.record(Outcome.REJECTED, exc.status, detail=exc.reason)
+            _prune_if_due(webhook_log.record(Outcome.REJECTED, exc.status, detail=exc.reason))
             return JsonResponse({"ok": False, "error": exc.reason}, status=exc.status)
 
         names = webhook_log.names_summary([e["name"] for e in payload.events] + payload.unknown)
@@ -65,12 +87,12 @@ class WebhookView(View):
                 "Webhook events skipped (unknown names): %s",
                 webhook_log.names_summary(payload.unknown),
             )
-        stored: list[int] = []  # the record's pk and the number of stale events
+        stored = _Stored()
         try:
             # One transaction for the record and the state, retried whole on conflict.
-            changes = run(self.writer(payload, names, stored), timezone.now())
+            changes = state.run(self.writer(payload, names, stored), timezone.now())
         except _Duplicate:
-            webhook_log.record(
+            pk = webhook_log.record(
                 Outcome.DUPLICATE,
                 200,
                 time_ms=payload.time_ms,
@@ -78,26 +100,26 @@ class WebhookView(View):
                 event_names=names,
                 detail="same body already processed",
             )
+            _prune_if_due(pk)
             return JsonResponse({"ok": True, "duplicate": True})
         except DatabaseError:
             logger.exception("Webhook state could not be stored.")
             # 503, not 500: hosted Pusher will retry the body later.
             return JsonResponse({"ok": False, "error": "state could not be stored"}, status=503)
-        pk, stale = stored
         state.send_changes(changes, sender=type(self))
-        webhook_log.maybe_prune(pk)
+        _prune_if_due(stored.pk)
         return JsonResponse(
             {
                 "ok": True,
-                "processed": len(payload.events) - stale,
-                "stale": stale,
+                "processed": len(payload.events) - stored.stale,
+                "stale": stored.stale,
                 "skipped": len(payload.unknown),
             }
         )
 
     @staticmethod
-    def writer(payload: WebhookPayload, names: str, stored: list[int]) -> Callable[[Batch], None]:
-        """The work of the write: record the delivery, then apply its events; puts
+    def writer(payload: WebhookPayload, names: str, stored: _Stored) -> Callable[[Batch], None]:
+        """The work of the write: record the delivery, then apply its events; notes
         the record's pk and the number of stale events in ``stored``. Raises
         :class:`_Duplicate` when the same body was accepted before."""
         detail = ""
@@ -129,6 +151,6 @@ class WebhookView(View):
                 webhook_log.set_detail(
                     pk, f"{stale} event(s) older than the stored state. {detail}"
                 )
-            stored[:] = [pk, stale]
+            stored.pk, stored.stale = pk, stale
 
         return work

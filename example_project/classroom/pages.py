@@ -9,8 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from django_toolbox_realtime import has_role, user_role
 from django_toolbox_realtime.conf import realtime_settings
-from django_toolbox_realtime.roles import has_role, user_role
 
 from .models import Agent, Classroom
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django_toolbox_realtime import authorizers as realtime
-from django_toolbox_realtime.roles import has_role
+from django_toolbox_realtime import has_role
 
 from .models import Classroom
 

@@ -12,8 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from django_toolbox_realtime import send_to_user, trigger_batch, trigger_event
-from django_toolbox_realtime.roles import has_role, user_role
+from django_toolbox_realtime import has_role, send_to_user, trigger_batch, trigger_event, user_role
 
 from .models import Agent, Quiz
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
-from django_toolbox_realtime import authorizers
+from django_toolbox_realtime.authorization import authorizers
 from django_toolbox_realtime.models import ChannelPolicy
 
 # make_user, token_client and demo are in tests/conftest.py; form_post in tests/helpers.py.

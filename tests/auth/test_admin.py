@@ -6,9 +6,11 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
-from django_toolbox_realtime import checks, roles, server_api
+from django_toolbox_realtime import checks, decide
+from django_toolbox_realtime.authorization import groups
+from django_toolbox_realtime.authorization.version import VERSION_KEY
+from django_toolbox_realtime.delivery import server_api
 from django_toolbox_realtime.models import ChannelPolicy
-from django_toolbox_realtime.policies import VERSION_KEY, decide
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +70,7 @@ def test_adding_a_policy_in_the_admin_applies_at_once(admin_client, make_user):
     assert response.status_code == 302
     assert decide(student, "private-student").code == "group_required"
     student.groups.add(group)
-    roles.forget_groups(student)  # a new request would load the groups again
+    groups.forget_groups(student)  # a new request would load the groups again
     assert decide(student, "private-student").allowed
 
 

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
-from django_toolbox_realtime import send_to_user
-from django_toolbox_realtime.revocation import revoke_user
+from django_toolbox_realtime import revoke_user, send_to_user
 from tests.auth.pusher_js import PusherJS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from django_toolbox_realtime import decide
 from django_toolbox_realtime.models import ChannelPolicy
-from django_toolbox_realtime.policies import decide
 from example_project.classroom.models import Agent, Classroom, Quiz
 from tests.helpers import form_post, seed_demo
 

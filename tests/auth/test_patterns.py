@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from django_toolbox_realtime.authorization.patterns import PatternIndex, compile_pattern
 from django_toolbox_realtime.exceptions import RealtimeValidationError
-from django_toolbox_realtime.patterns import PatternIndex, compile_pattern
 
 CLASSROOM = compile_pattern("presence-classroom-{id}")
 

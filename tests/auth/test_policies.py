@@ -8,10 +8,13 @@ from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 
-from django_toolbox_realtime import authz_cache, policies
+from django_toolbox_realtime import decide
+from django_toolbox_realtime.authorization import matcher as policies
+from django_toolbox_realtime.authorization import policies as engine
+from django_toolbox_realtime.authorization import version as authz_cache
+from django_toolbox_realtime.authorization.groups import user_groups
+from django_toolbox_realtime.authorization.version import VERSION_KEY
 from django_toolbox_realtime.models import ChannelPolicy
-from django_toolbox_realtime.policies import VERSION_KEY, decide
-from django_toolbox_realtime.roles import user_groups
 
 pytestmark = pytest.mark.django_db
 
@@ -256,6 +259,7 @@ def test_a_cold_decision_reads_the_version_once(table, make_user, monkeypatch):
 
     monkeypatch.setattr(authz_cache, "current_version", counted)
     monkeypatch.setattr(policies, "current_version", counted)
+    monkeypatch.setattr(engine, "current_version", counted)
     student = fresh(make_user("s", "student"))
     assert decide(student, "private-student").allowed
     assert len(reads) == 1
@@ -313,7 +317,7 @@ def test_another_process_sees_the_version_bump(table, superuser, django_assert_n
     assert decide(superuser, "private-admin").allowed
     # ...until someone bumps the version, as another process would see it through the
     # shared cache:
-    policies.bump_version()
+    policies.bump_policy_version()
     policies._matcher = stale
     with django_assert_num_queries(2):
         assert decide(superuser, "private-admin").code == "policy_inactive"

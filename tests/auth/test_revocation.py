@@ -6,9 +6,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
 
-from django_toolbox_realtime import server_api
-from django_toolbox_realtime.revocation import revoke_user
-from django_toolbox_realtime.signing import authenticate_user
+from django_toolbox_realtime import authenticate_user, revoke_user
+from django_toolbox_realtime.delivery import server_api
 
 pytestmark = pytest.mark.django_db
 

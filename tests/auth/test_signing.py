@@ -9,8 +9,8 @@ import json
 import pytest
 
 from django_toolbox_realtime import authenticate_channel, authenticate_user
+from django_toolbox_realtime.crypto import shared_secret
 from django_toolbox_realtime.exceptions import RealtimeConfigurationError, RealtimeValidationError
-from django_toolbox_realtime.signing import shared_secret
 from tests.helpers import channel_auth, sign
 
 VECTOR_KEY = "278d425bdf160c739803"

@@ -371,12 +371,12 @@ def test_the_body_is_parsed_once(student, table, token_client, monkeypatch, logi
     """A session's CSRF check reads request.POST: the view reuses that parse."""
     from rest_framework.parsers import FormParser
 
-    from django_toolbox_realtime.views import auth as auth_views
+    from django_toolbox_realtime.authorization import parsers
 
     parsed = []
-    real_parse_form = auth_views.parse_form
+    real_parse_form = parsers.parse_form
     monkeypatch.setattr(
-        auth_views, "parse_form", lambda raw: parsed.append(raw) or real_parse_form(raw)
+        parsers, "parse_form", lambda raw: parsed.append(raw) or real_parse_form(raw)
     )
     real_drf_parse = FormParser.parse  # DRF's own form parsing must not run as well
     monkeypatch.setattr(

@@ -142,14 +142,14 @@ def test_fail_silently_does_not_hide_validation_errors():
 
 
 def test_messages_are_counted_for_the_daily_budget(realtime_outbox):
-    from django_toolbox_realtime import usage
+    from django_toolbox_realtime.delivery import usage
 
     before = usage.messages_today()
     trigger_event(channels=["public-a", "public-b"], event="e", data={})
     trigger_batch([{"channel": "public-a", "event": "e", "data": {}}] * 3)
     assert usage.messages_today() - before == 5
     with override_realtime(DAILY_MESSAGE_BUDGET=6):
-        assert usage.budget_remaining() == max(0, 6 - usage.messages_today())
+        assert usage.todays_budget().remaining == max(0, 6 - usage.messages_today())
 
 
 def test_async_twins(realtime_outbox):

@@ -17,7 +17,7 @@ from django_toolbox_realtime import (
     trigger_batch,
     trigger_event,
 )
-from django_toolbox_realtime import client as http_client
+from django_toolbox_realtime.backends import http_client
 from tests.conftest import realtime_for
 from tests.helpers import channel_auth, sign
 from tests.soketi import SoketiServer

@@ -17,10 +17,10 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
-from django_toolbox_realtime import client as client_module
 from django_toolbox_realtime import signals
+from django_toolbox_realtime.backends import http_client as client_module
 from django_toolbox_realtime.health import server as health_server
-from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS
+from django_toolbox_realtime.webhooks.verification import KNOWN_EVENTS
 from tests.conftest import PUSHER_BACKEND
 from tests.helpers import channel_auth, sign
 

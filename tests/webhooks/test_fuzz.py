@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import event as record_outcome
 from hypothesis import strategies as st
 
-from django_toolbox_realtime.webhook_verification import KNOWN_EVENTS
+from django_toolbox_realtime.webhooks.verification import KNOWN_EVENTS
 from tests.helpers import sign
 from tests.webhooks.conftest import WEBHOOK_URL, now_ms
 

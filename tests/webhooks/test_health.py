@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache.backends.base import BaseCache
 
-from django_toolbox_realtime import trigger_event, usage
+from django_toolbox_realtime import trigger_event
+from django_toolbox_realtime.delivery import usage
 from django_toolbox_realtime.health import checks, server
 from tests.conftest import PUSHER_BACKEND, realtime_for
 from tests.webhooks.conftest import (

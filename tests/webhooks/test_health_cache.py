@@ -11,8 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_toolbox_realtime import server_api
+from django_toolbox_realtime.delivery import server_api
 from django_toolbox_realtime.health import server, status_cache
+from django_toolbox_realtime.state import version as state_version
 from tests.conftest import PUSHER_BACKEND
 from tests.webhooks.conftest import (
     HEALTH_URL,
@@ -77,7 +78,7 @@ def test_a_client_event_keeps_the_cached_status(
     post_webhook(JOIN)
     get_status(client)
     writes: list[Any] = []
-    monkeypatch.setattr(status_cache, "forget", lambda: writes.append(1))
+    monkeypatch.setattr(state_version, "bump", lambda: writes.append(1))
     post_webhook([client_event(CH), {"name": "cache_miss", "channel": "private-cache-x"}])
     assert writes == []
     assert queries_of(client, STATUS_URL) == 0
@@ -125,7 +126,7 @@ def test_a_status_computed_before_a_state_change_is_never_served_after_it() -> N
     # webhook commits and writes a new version; then the request stores its result.
     cached, version = status_cache.lookup()
     assert cached is None
-    status_cache.forget()
+    state_version.bump()
     status_cache.store({"status": "from before"}, version, server.clock())
     assert status_cache.lookup()[0] is None
     # Stored under the current version, it is served.

@@ -10,8 +10,9 @@ from django.db import DEFAULT_DB_ALIAS
 from django.urls import resolve
 from django.utils import timezone
 
-from django_toolbox_realtime import signals, state, webhook_log
+from django_toolbox_realtime import signals, state
 from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
+from django_toolbox_realtime.webhooks import log as webhook_log
 from tests.webhooks.conftest import (
     CH,
     WEBHOOK_URL,

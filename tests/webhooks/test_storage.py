@@ -11,8 +11,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_toolbox_realtime import state, state_rows, state_transitions, webhook_log
+from django_toolbox_realtime import db, state
 from django_toolbox_realtime.models import ChannelState, PresenceMember, WebhookDelivery
+from django_toolbox_realtime.state import batch, row_sql
+from django_toolbox_realtime.state import rows as state_rows
+from django_toolbox_realtime.webhooks import log as webhook_log
 from tests.webhooks.conftest import (
     CH,
     WEBHOOK_URL,
@@ -33,7 +36,7 @@ pytestmark = pytest.mark.django_db
 def test_a_row_created_meanwhile_makes_the_whole_body_apply_again(
     post_webhook: Any, signal_log: Any, monkeypatch: Any
 ) -> None:
-    real = state_transitions.write_rows
+    real = batch.write_rows
     raced: list[str] = []
 
     def racing(cursor: Any, cls: Any, rows: Any, adapt: Any) -> None:
@@ -43,7 +46,7 @@ def test_a_row_created_meanwhile_makes_the_whole_body_apply_again(
             ChannelState.objects.create(name=CH, occupied=True, last_time_ms=1)
         real(cursor, cls, rows, adapt)
 
-    monkeypatch.setattr(state_transitions, "write_rows", racing)
+    monkeypatch.setattr(batch, "write_rows", racing)
     t = now_ms()
     response = post_webhook([occupied(), added("1")], time_ms=t)
     assert response.status_code == 200 and response.json()["processed"] == 2
@@ -64,11 +67,11 @@ def test_a_conflict_on_every_attempt_is_a_503_with_nothing_stored(
         attempts.append(1)
         raise state_rows.RowConflict("created concurrently")
 
-    monkeypatch.setattr(state_transitions, "write_rows", always_raced)
-    monkeypatch.setattr(state_transitions.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(batch, "write_rows", always_raced)
+    monkeypatch.setattr(db.time, "sleep", lambda seconds: None)
     response = post_webhook([occupied()])
     assert response.status_code == 503
-    assert len(attempts) == state_transitions.ATTEMPTS  # one retry policy, bounded
+    assert len(attempts) == db.ATTEMPTS  # one retry policy, bounded
     assert WebhookDelivery.objects.filter(outcome="accepted").count() == 0
     assert ChannelState.objects.count() == 0 and signal_log.calls == []
 
@@ -82,7 +85,7 @@ def no_insert_ignore(monkeypatch: Any) -> Iterator[None]:
 
     def clear() -> None:
         webhook_log._insert_sql.cache_clear()
-        state_rows._insert_sql.cache_clear()
+        row_sql._insert_sql.cache_clear()
 
     clear()
     monkeypatch.setattr(connection.features, "supports_ignore_conflicts", False)
@@ -108,7 +111,7 @@ def test_without_insert_ignore_a_repeated_body_is_still_a_duplicate(
 def test_without_insert_ignore_a_row_created_meanwhile_is_retried(
     no_insert_ignore: None, post_webhook: Any, signal_log: Any, monkeypatch: Any
 ) -> None:
-    real = state_transitions.write_rows
+    real = batch.write_rows
     raced: list[str] = []
 
     def racing(cursor: Any, cls: Any, rows: Any, adapt: Any) -> None:
@@ -117,7 +120,7 @@ def test_without_insert_ignore_a_row_created_meanwhile_is_retried(
             PresenceMember.objects.create(channel=CH, user_id="1", joined_at=timezone.now())
         real(cursor, cls, rows, adapt)
 
-    monkeypatch.setattr(state_transitions, "write_rows", racing)
+    monkeypatch.setattr(batch, "write_rows", racing)
     t = now_ms()
     assert post_webhook([added("1")], time_ms=t).status_code == 200
     assert raced == [CH]

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_toolbox_realtime import server_api, signals, state
+from django_toolbox_realtime import signals, state
+from django_toolbox_realtime.delivery import server_api
 from django_toolbox_realtime.models import ChannelState, PresenceMember
 from tests.webhooks.conftest import added, join_presence, now_ms, occupied
 

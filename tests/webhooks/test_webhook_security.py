@@ -401,7 +401,7 @@ def test_20_oversized_body_is_413_before_parsing(
         def loads(*args: Any, **kwargs: Any) -> Any:
             raise AssertionError("an oversized body was parsed")
 
-    monkeypatch.setattr("django_toolbox_realtime.webhook_verification.json", NoParsing)
+    monkeypatch.setattr("django_toolbox_realtime.webhooks.verification.json", NoParsing)
     events = [
         {"name": "client_event", "channel": "private-a", "event": "client-x", "data": "x" * 2000}
     ]

@@ -11,10 +11,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import server_api
+from ...backends.http_client import server_label
 from ...checks import check_settings
-from ...client import server_label
 from ...conf import SETTINGS_NAME, realtime_settings
+from ...delivery import server_api
 from ...exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 
 

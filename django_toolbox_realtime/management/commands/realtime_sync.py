@@ -9,7 +9,7 @@ so the state matches, sending the same signals a webhook would (``reason="sync"`
 unless ``--no-signals``. Rows a webhook updated after the snapshot was taken are
 left alone. It also applies expired grace periods and prunes old records. The
 repair is one state write (a few statements whatever the number of channels);
-one that changed the state drops health's cached status.
+one that changed the state bumps the state's version, so health recomputes.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ... import server_api, state, webhook_log
+from ... import state
+from ...clock import now_ms
+from ...delivery import server_api
 from ...exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 from ...validation import PRESENCE_PREFIX
-from ...webhook_verification import now_ms
+from ...webhooks import log as webhook_log
 
 
 class Command(BaseCommand):
@@ -59,6 +61,7 @@ class Command(BaseCommand):
         if not options["no_signals"]:
             state.send_changes(report.changes, sender=type(self))
         webhook_log.prune()
+        state.prune()
         self.stdout.write(
             f"{len(channels)} channel(s) occupied on the server; "
             f"occupied {len(report.occupied)}, vacated {len(report.vacated)}, "

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...api import trigger_event
+from ...delivery.api import trigger_event
 from ...exceptions import RealtimeError
 
 

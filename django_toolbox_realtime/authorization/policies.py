@@ -9,12 +9,12 @@ to ``channel`` and why (:class:`Decision`). A subscription is allowed only when
 3. a :class:`~django_toolbox_realtime.models.ChannelPolicy` matches (the most
    specific one: exact names win over patterns), is active, the user's role is at
    least its ``min_role`` and, when it names groups, the user is in one of them,
-4. and, if a code authorizer matches (:mod:`django_toolbox_realtime.authorizers`),
+4. and, if a code authorizer matches (:mod:`.authorizers`),
    it returns True or a dict.
 
-Policies are compiled into an in-process matcher, and users' groups are cached.
-A version key in Django's cache (``POLICY_CACHE``, see :mod:`.authz_cache`) is
-bumped whenever a policy, a group or a user's groups change; every process compares
+Policies are compiled into an in-process matcher (``matcher``), and users' groups
+are cached (``groups``). A version key in Django's cache (``POLICY_CACHE``, see
+``version``) is bumped whenever a policy, a group or a user's groups change; every process compares
 it on each decision (a cache read, no database query) and rebuilds when it changed.
 With a shared cache (Redis, Memcached, database) an admin edit applies on the next
 request everywhere; with a per-process cache (locmem) other processes see it at the
@@ -24,49 +24,22 @@ latest after ``POLICY_CACHE_MAX_AGE`` seconds.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Count
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 
+from ..exceptions import RealtimeValidationError
+from ..validation import SIGNED_KINDS, channel_kind, validate_channel_name
 from . import authorizers
-from .authz_cache import VERSION_KEY, bump_now_and_after_commit, current_version, max_age
-from .authz_cache import bump_version as _bump_shared_version
-from .conf import on_reload
-from .exceptions import RealtimeValidationError
-from .models import ChannelPolicy
-from .patterns import ChannelPattern, PatternIndex, compile_pattern
-from .roles import prime_groups, role_level, user_groups, user_role
-from .validation import SIGNED_KINDS, channel_kind, validate_channel_name
+from .groups import prime_groups, user_groups
+from .matcher import PolicyRule, get_matcher
+from .roles import role_level, user_role
+from .version import current_version
 
 logger = logging.getLogger("django_toolbox_realtime.policies")
 
-__all__ = ["VERSION_KEY", "Decision", "PolicyRule", "bump_version", "current_version", "decide"]
-
-
-@dataclass(frozen=True)
-class PolicyRule:
-    """An immutable snapshot of one ChannelPolicy row, as the matcher uses it."""
-
-    id: int
-    pattern: ChannelPattern
-    min_role: str
-    group_ids: frozenset[int]
-    group_names: tuple[str, ...]
-    is_active: bool
-
-    @property
-    def channel(self) -> str:
-        return self.pattern.source
-
-    def __str__(self) -> str:
-        return f"policy #{self.id} {self.channel!r}"
+__all__ = ["Decision", "decide"]
 
 
 @dataclass(frozen=True)
@@ -94,98 +67,6 @@ class Decision:
 
     def __bool__(self) -> bool:
         return self.allowed
-
-
-class Matcher:
-    """All policies, compiled; immutable once built."""
-
-    def __init__(self, rules: list[PolicyRule], version: str | None) -> None:
-        self.index = PatternIndex([(rule.pattern, rule) for rule in rules])
-        self.version = version
-        self.built_at = time.monotonic()
-
-    def find(self, channel: str) -> tuple[PolicyRule, dict[str, str]] | None:
-        found = self.index.find(channel)
-        return (found[1], found[2]) if found else None
-
-
-_matcher: Matcher | None = None
-_lock = threading.Lock()
-
-
-def load_rules() -> list[PolicyRule]:
-    """Every policy row (active or not) compiled; 2 queries."""
-    rules = []
-    queryset = ChannelPolicy.objects.prefetch_related("allowed_groups").order_by("pk")
-    for policy in queryset:
-        try:
-            pattern = compile_pattern(policy.channel)
-        except RealtimeValidationError as exc:
-            # Saved around the admin form (shell, fixture): it matches nothing.
-            logger.error("Ignoring policy #%s: %s", policy.pk, exc)
-            continue
-        groups = list(policy.allowed_groups.all())
-        rules.append(
-            PolicyRule(
-                id=policy.pk,
-                pattern=pattern,
-                min_role=policy.min_role,
-                group_ids=frozenset(g.pk for g in groups),
-                group_names=tuple(sorted(g.name for g in groups)),
-                is_active=policy.is_active,
-            )
-        )
-    return rules
-
-
-_UNKNOWN = object()
-
-
-def get_matcher(version: Any = _UNKNOWN) -> Matcher:
-    """The compiled policies: rebuilt when the shared version (read now unless given)
-    moved or the local copy is older than ``POLICY_CACHE_MAX_AGE`` seconds."""
-    global _matcher
-    if version is _UNKNOWN:
-        version = current_version()
-    age = max_age()
-    matcher = _matcher
-    if _fresh(matcher, version, age):
-        return matcher  # type: ignore[return-value]
-    with _lock:
-        matcher = _matcher
-        if _fresh(matcher, version, age):
-            return matcher  # type: ignore[return-value]
-        # The version is read before the rows: a bump during the load leaves this
-        # matcher with the old version, so the next request rebuilds again.
-        matcher = Matcher(load_rules(), version)
-        _matcher = matcher
-        return matcher
-
-
-def _fresh(matcher: Matcher | None, version: str | None, max_age: float) -> bool:
-    return (
-        matcher is not None
-        and version is not None
-        and matcher.version == version
-        and time.monotonic() - matcher.built_at < max_age
-    )
-
-
-def bump_version() -> None:
-    """Invalidate every process's compiled policies and cached groups. Saves, deletes
-    and ChannelPolicy's bulk QuerySet methods bump on their own; call this after
-    writes that Django cannot see (raw SQL, bulk writes to ``Group`` or to the
-    membership tables)."""
-    global _matcher
-    _matcher = None
-    _bump_shared_version()
-
-
-@on_reload
-def reset() -> None:
-    """Forget this process's compiled policies (settings changed)."""
-    global _matcher
-    _matcher = None
 
 
 def _deny(code: str, reason: str, channel: str, **extra: Any) -> Decision:
@@ -332,55 +213,3 @@ def _run_authorizer(
             type(answer).__name__,
         )
     return _deny("authorizer_denied", f"Authorizer {authorizer.name} refused.", name, **common)
-
-
-# --- invalidation ------------------------------------------------------------------
-
-
-def _changed(**kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return  # loaddata: rows may be incomplete; the commit bump covers it
-    reset()
-    bump_now_and_after_commit()
-
-
-def _m2m_changed(action: str = "", **kwargs: Any) -> None:
-    if action in ("post_add", "post_remove", "post_clear"):
-        _changed()
-
-
-def _group_deleted(instance: Group, **kwargs: Any) -> None:
-    # A policy limited to this group alone would silently become open to every user
-    # with the role once the group is gone: deactivate it instead (fail closed).
-    # (Annotated before filtering on the group, so the count covers all its groups.)
-    lonely = list(
-        ChannelPolicy.objects.annotate(group_count=Count("allowed_groups"))
-        .filter(allowed_groups=instance, is_active=True, group_count=1)
-        .order_by("pk")
-    )
-    for policy in lonely:
-        logger.warning(
-            "Group %r deleted: deactivating %s, which allowed only that group.",
-            instance.name,
-            policy,
-        )
-    if lonely:
-        ChannelPolicy.objects.filter(pk__in=[p.pk for p in lonely]).update(is_active=False)
-    _changed()
-
-
-def connect_receivers() -> None:
-    """Bump the authorization version whenever policies, groups or a user's groups
-    change (from AppConfig.ready())."""
-    post_save.connect(_changed, sender=ChannelPolicy, dispatch_uid="trt_policy_saved")
-    post_delete.connect(_changed, sender=ChannelPolicy, dispatch_uid="trt_policy_deleted")
-    m2m_changed.connect(
-        _m2m_changed, sender=ChannelPolicy.allowed_groups.through, dispatch_uid="trt_policy_groups"
-    )
-    # A renamed group can change a role; a deleted one changes memberships.
-    post_save.connect(_changed, sender=Group, dispatch_uid="trt_group_saved")
-    pre_delete.connect(_group_deleted, sender=Group, dispatch_uid="trt_group_deleted")
-    user_groups_field = getattr(get_user_model(), "groups", None)
-    through = getattr(user_groups_field, "through", None)
-    if through is not None:
-        m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid="trt_user_groups")

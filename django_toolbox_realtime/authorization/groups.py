@@ -1,10 +1,10 @@
-"""Roles: an ordered hierarchy (``ROLE_HIERARCHY``) and who has which role
-(``ROLE_RESOLVER``).
+"""The group cache: each user's groups, loaded in one query and kept in memory.
 
-A user may subscribe where a policy's ``min_role`` is at or below their role.
-Least privilege everywhere: anonymous and inactive users, users without a role
-and users whose role is not in the hierarchy get no role level, so no policy
-allows them.
+The role resolver, a policy's allowed-groups check and presence info all read a
+user's groups. They are memoized on the user object (per request) and kept in this
+process for recent users, tagged with the policy version they were read at
+(``version``), so a warm auth request makes no query for them; a version bump (a
+group or membership changed) makes every process read them again.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from . import authz_cache
-from .conf import SETTINGS_NAME, on_reload, realtime_settings
-from .exceptions import RealtimeConfigurationError
+from ..conf import on_reload
+from . import version as policy_version
 
 # Per-request memo on the user object: its groups as (id, name) pairs, loaded in one
 # query and shared by the role resolver, allowed-groups checks and presence info.
@@ -28,47 +27,9 @@ _VERSION_ATTR = "_toolbox_realtime_version"
 _UNKNOWN: Any = object()
 
 
-_hierarchy: dict[str, int] | None = None
-
-
-def hierarchy() -> dict[str, int]:
-    """``ROLE_HIERARCHY``: role name -> level (higher = more privileged)."""
-    global _hierarchy
-    if _hierarchy is None:
-        value = realtime_settings.ROLE_HIERARCHY
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in value.items()
-        ):
-            raise RealtimeConfigurationError(
-                f"{SETTINGS_NAME}['ROLE_HIERARCHY'] must map role names to integer levels."
-            )
-        _hierarchy = dict(value)
-    return _hierarchy
-
-
-@on_reload
-def _forget_hierarchy() -> None:
-    global _hierarchy
-    _hierarchy = None
-
-
-def role_level(role: str | None) -> int | None:
-    """The level of ``role``, or None when it is not in the hierarchy."""
-    if not role:
-        return None
-    return hierarchy().get(role)
-
-
-def top_role() -> str | None:
-    """The most privileged role (what superusers get)."""
-    roles = hierarchy()
-    return max(roles, key=lambda name: roles[name]) if roles else None
-
-
 def user_groups(user: Any) -> list[tuple[int, str]]:
     """The user's groups as ``(id, name)``: memoized on the user object and kept in
-    this process, tagged with the authorization version (see authz_cache), so a
+    this process, tagged with the policy version (see ``version``), so a
     warm auth request makes no query for them."""
     cached = getattr(user, _GROUPS_ATTR, None)
     if cached is None:
@@ -91,7 +52,7 @@ def groups_in_memory(user_pk: Any, version: str | None) -> list[tuple[int, str]]
     entry = _groups_by_user.get(user_pk)
     if entry is None or entry[0] != version:
         return None
-    if time.monotonic() - entry[1] >= authz_cache.max_age():
+    if time.monotonic() - entry[1] >= policy_version.max_age():
         return None
     return entry[2]
 
@@ -110,7 +71,7 @@ def _load_groups(user: Any) -> list[tuple[int, str]]:
         return []
     version = getattr(user, _VERSION_ATTR, _UNKNOWN)
     if version is _UNKNOWN:
-        version = authz_cache.current_version()
+        version = policy_version.current_version()
         cached = groups_in_memory(pk, version)
         if cached is not None:
             return cached
@@ -161,36 +122,3 @@ def reload_groups(user: Any) -> None:
     rows = _query_groups(user)
     with contextlib.suppress(AttributeError):
         setattr(user, _GROUPS_ATTR, rows)
-
-
-def default_role_resolver(user: Any) -> str | None:
-    """Superuser = top role; else a non-empty string ``role`` attribute; else the
-    most privileged of the user's groups named like a role; else None."""
-    if getattr(user, "is_superuser", False):
-        return top_role()
-    role = getattr(user, "role", None)
-    if callable(role):
-        role = role()
-    if isinstance(role, str) and role:
-        return role  # an unknown role stays unknown (no level): it is not upgraded
-    roles = hierarchy()
-    named = [name for _, name in user_groups(user) if name in roles]
-    return max(named, key=lambda name: roles[name]) if named else None
-
-
-def user_role(user: Any) -> str | None:
-    """The role of ``user`` by ``ROLE_RESOLVER``; None for anonymous or inactive users."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    if not getattr(user, "is_active", True):
-        return None
-    role = realtime_settings.ROLE_RESOLVER(user)
-    return role if isinstance(role, str) and role else None
-
-
-def has_role(user: Any, min_role: str) -> bool:
-    """Whether ``user``'s role is at least ``min_role``. False when either role is
-    not in the hierarchy."""
-    needed = role_level(min_role)
-    have = role_level(user_role(user))
-    return needed is not None and have is not None and have >= needed

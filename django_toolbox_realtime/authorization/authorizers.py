@@ -28,8 +28,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
+from ..validation import SIGNED_KINDS
 from .patterns import ChannelPattern, PatternIndex, compile_pattern
-from .validation import SIGNED_KINDS
 
 #: The module name looked for in every installed app.
 MODULE_NAME = "realtime"

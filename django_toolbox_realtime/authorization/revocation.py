@@ -1,14 +1,12 @@
-"""Revoking access: close a user's live connections.
+"""Noticing that a user lost access, for ``REVOKE_ON_USER_CHANGE``.
 
 A subscription signature never expires while the socket lives, so taking access
-away (deactivating a user, removing a role, tightening a policy) must also close
-the sockets already open. :func:`revoke_user` asks the server to terminate every
-connection of a signed-in user (pusher-js ``signin``); pusher-js then reconnects
-only if the page asks again, and every new subscription goes through the policies.
-
-With ``REVOKE_ON_USER_CHANGE = True`` this happens on its own, after the
-transaction commits, when a user is deactivated or deleted, or their role drops
-(a role attribute change, a superuser flag removed, a role group removed).
+away must also close the sockets already open. With ``REVOKE_ON_USER_CHANGE =
+True`` the receivers here compare a user's standing (active, role level) before
+and after a save, a delete or a group removal, and when it dropped they send
+``signals.access_lost`` after the transaction commits. Terminating the
+connections is the way out's job (``delivery.revocation.revoke_user``, which
+receives that signal): authorization never talks to the server.
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
-from . import server_api
-from .conf import SETTINGS_NAME, realtime_settings
-from .roles import forget_groups, reload_groups, role_level, user_role
-from .validation import validate_user_id
+from .. import signals
+from ..conf import realtime_settings
+from .groups import forget_groups, reload_groups
+from .roles import role_level, user_role
 
 logger = logging.getLogger("django_toolbox_realtime.revocation")
 
@@ -31,33 +29,16 @@ _BEFORE_ATTR = "_toolbox_realtime_before"
 _M2M_BEFORE_ATTR = "_toolbox_realtime_m2m_before"
 
 
-def revoke_user(user: Any) -> dict[str, Any]:
-    """Terminate every live connection of ``user`` (a user object or a user id).
-
-    Posts ``/apps/<app_id>/users/<id>/terminate_connections``; the user's sockets
-    get ``pusher:error`` 4009 and are closed. Raises RealtimeDeliveryError when the
-    server refuses or cannot be reached. Returns the server's answer
-    (``{"ok": true}`` on soketi); ``{"sent": False}`` when ``ENABLED`` is False.
-    """
-    user_id = validate_user_id(str(getattr(user, "pk", user)))
-    if not realtime_settings.ENABLED:
-        logger.info(
-            "%s['ENABLED'] is False: connections of user %s not terminated.", SETTINGS_NAME, user_id
-        )
-        return {"sent": False}
-    answer = server_api.terminate_user_connections(user_id)
-    logger.info("Terminated the connections of user %s.", user_id)
-    return answer
-
-
 def _revoke_later(user_id: Any, why: str) -> None:
-    def run() -> None:
-        try:
-            revoke_user(user_id)
-        except Exception:  # never break the save that triggered it
-            logger.exception("Could not terminate the connections of user %s (%s).", user_id, why)
+    """After the transaction commits, send ``access_lost`` (whose receiver in
+    ``delivery.revocation`` terminates the user's connections)."""
 
-    transaction.on_commit(run)
+    def send() -> None:
+        signals.send_logged(
+            signals.access_lost, get_user_model(), logger, user_id=str(user_id), reason=why
+        )
+
+    transaction.on_commit(send)
 
 
 def _enabled() -> bool:

@@ -13,11 +13,10 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from . import usage
-from .backends import OutgoingEvent, get_backend
-from .conf import SETTINGS_NAME, realtime_settings
-from .exceptions import RealtimeConfigurationError, RealtimeDeliveryError, RealtimeValidationError
-from .validation import (
+from ..backends import OutgoingEvent, get_backend
+from ..conf import SETTINGS_NAME, realtime_settings
+from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError, RealtimeValidationError
+from ..validation import (
     ENCRYPTED_PREFIX,
     MAX_CHANNELS_PER_TRIGGER,
     MAX_EVENTS_PER_BATCH,
@@ -29,6 +28,7 @@ from .validation import (
     validate_trigger_channel,
     validate_user_id,
 )
+from . import usage
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 

@@ -1,7 +1,7 @@
 """Auth signatures for pusher-js: channel subscriptions and user signin.
 
 These helpers validate and sign; they make **no** access decision. The app's
-auth views call them only after :func:`django_toolbox_realtime.policies.decide`
+auth views call them only after :func:`django_toolbox_realtime.decide`
 allowed the subscription. Use them directly only in a view of your own that
 decides first::
 
@@ -15,17 +15,13 @@ Signatures (PROTOCOL.md): ``auth = "<key>:" + hex(HMAC-SHA256(secret, S))`` with
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from . import client
-from .conf import SETTINGS_NAME, decode_master_key, realtime_settings
-from .exceptions import RealtimeConfigurationError, RealtimeValidationError
-from .presence import check_user_info
-from .validation import (
+from ..conf import credentials_problem, realtime_settings
+from ..crypto import shared_secret, sign
+from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
+from ..validation import (
     SIGNED_KINDS,
     channel_kind,
     to_json,
@@ -33,42 +29,16 @@ from .validation import (
     validate_socket_id,
     validate_user_id,
 )
-
-
-def sign(secret: str, message: str | bytes) -> str:
-    """Hex HMAC-SHA256 of ``message`` (text as UTF-8, or raw bytes) with ``secret``:
-    the protocol's one signature, for subscriptions, signin and webhook bodies."""
-    raw = message.encode("utf-8") if isinstance(message, str) else message
-    return hmac.digest(secret.encode("utf-8"), raw, "sha256").hex()
+from .presence import check_user_info
 
 
 def _credentials() -> tuple[str, str]:
     """``(key, secret)``; RealtimeConfigurationError when they are unusable (the
-    check is cached per settings load by client.credentials_problem)."""
-    problem = client.credentials_problem()
+    check is cached per settings load by conf.credentials_problem)."""
+    problem = credentials_problem()
     if problem:
         raise RealtimeConfigurationError(f"Cannot sign: {problem}")
     return str(realtime_settings.KEY), str(realtime_settings.SECRET)
-
-
-def master_key() -> bytes:
-    """The 32-byte encryption master key; RealtimeConfigurationError when unusable."""
-    name = f"{SETTINGS_NAME}['ENCRYPTION_MASTER_KEY_BASE64']"
-    value = realtime_settings.ENCRYPTION_MASTER_KEY_BASE64
-    if not value:
-        raise RealtimeConfigurationError(
-            f"private-encrypted- channels need {name} (32 random bytes, base64); it is not set."
-        )
-    key = decode_master_key(value)
-    if key is None:
-        raise RealtimeConfigurationError(f"{name} must be 32 bytes, base64-encoded.")
-    return key
-
-
-def shared_secret(channel: str) -> str:
-    """base64(SHA256(channel + master key)): the per-channel key of an encrypted channel."""
-    digest = hashlib.sha256(channel.encode("utf-8") + master_key()).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 def _member_json(id_key: str, user_id: Any, user_info: Mapping[str, Any] | None) -> str:

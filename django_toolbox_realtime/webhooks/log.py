@@ -4,7 +4,8 @@ health's webhook check, and as the dedupe memory of accepted bodies.
 Bounded: rejected and duplicate records beyond ``WEBHOOK_DELIVERY_LOG_SIZE`` are
 deleted, and so are accepted ones once their body could no longer be accepted
 again (``time_ms`` outside ``WEBHOOK_TOLERANCE_SECONDS``). Pruning is amortized:
-it runs when a new record's primary key is a multiple of :data:`PRUNE_EVERY`.
+it is due when a new record's primary key is a multiple of :data:`PRUNE_EVERY`
+(:func:`prune_due`); the webhook view then prunes this log and the state.
 
 Records are written with one SQL statement each (every webhook writes one); an
 accepted body's digest is inserted skipping an existing one, so a repeated body
@@ -24,12 +25,10 @@ from django.db import DatabaseError, connections, router
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
-from .conf import realtime_settings
-from .models import WebhookDelivery
-from .state_rows import named, params
-from .state_transitions import retried
-from .webhook_verification import now_ms as current_ms
-from .webhook_verification import tolerance_ms
+from .. import clock
+from ..conf import realtime_settings
+from ..db import named, params, retried
+from ..models import WebhookDelivery
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -152,7 +151,7 @@ def record(
 ) -> int | None:
     """Store a rejected or duplicate delivery; its primary key. Never raises:
     logging must not fail the response. (Retried like every write: see
-    ``state_transitions.retried``.)"""
+    ``db.retried``.)"""
     try:
         pk = retried(
             lambda: insert(
@@ -167,20 +166,13 @@ def record(
     except DatabaseError:
         logger.warning("Could not record a webhook delivery.", exc_info=True)
         return None
-    maybe_prune(pk)
     return pk
 
 
-def maybe_prune(pk: int | None) -> bool:
-    """Prune when ``pk`` (a new record's) is a multiple of :data:`PRUNE_EVERY`:
-    once per that many deliveries across all processes, never per request."""
-    if pk is None or pk % PRUNE_EVERY:
-        return False
-    try:
-        prune(newest=pk)
-    except DatabaseError:
-        logger.warning("Could not prune webhook deliveries.", exc_info=True)
-    return True
+def prune_due(pk: int | None) -> bool:
+    """Whether a new record ``pk`` is the one in :data:`PRUNE_EVERY` whose writer
+    prunes: once per that many deliveries across all processes, never per request."""
+    return pk is not None and pk % PRUNE_EVERY == 0
 
 
 @lru_cache(maxsize=8)
@@ -198,10 +190,8 @@ def _prune_sql(alias: str) -> tuple[str, str, str]:
 
 def prune(now_ms: int | None = None, newest: int | None = None) -> int:
     """Delete records beyond the bounds (``newest``: the highest primary key, if
-    known), and the state rows that only record an end; returns how many."""
-    from . import state
-
-    now = current_ms() if now_ms is None else now_ms
+    known); returns how many."""
+    now = clock.now_ms() if now_ms is None else now_ms
     size = int(realtime_settings.WEBHOOK_DELIVERY_LOG_SIZE)
     connection = _connection()
     newest_sql, without_digest, expired = _prune_sql(connection.alias)
@@ -214,6 +204,6 @@ def prune(now_ms: int | None = None, newest: int | None = None) -> int:
         # duplicate) and accepted ones whose time_ms can no longer pass the time check.
         cursor.execute(without_digest, params([newest - size]))
         deleted += max(0, cursor.rowcount)
-        cursor.execute(expired, params([newest - size, now - tolerance_ms()]))
+        cursor.execute(expired, params([newest - size, now - clock.tolerance_ms()]))
         deleted += max(0, cursor.rowcount)
-    return deleted + state.prune(now)
+    return deleted

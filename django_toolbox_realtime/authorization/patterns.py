@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exceptions import RealtimeValidationError
-from .validation import SIGNED_KINDS, channel_kind, validate_channel_name
+from ..exceptions import RealtimeValidationError
+from ..validation import SIGNED_KINDS, channel_kind, validate_channel_name
 
 # What one placeholder may match: channel characters minus the separators - and .
 PLACEHOLDER_VALUE = r"[A-Za-z0-9_=@,;]+"

@@ -14,15 +14,16 @@ import json
 import logging
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
-from .conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
-from .signing import sign
+from ..clock import now_ms, tolerance_ms
+from ..conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
+from ..crypto import sign
+from ..validation import MAX_USER_ID_LENGTH, is_int
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
@@ -39,7 +40,6 @@ KNOWN_EVENTS = frozenset(
     }
 )
 MAX_CHANNEL_LENGTH = 200  # ChannelState.name; the server's own limit is 164 (+ "#server-to-user-")
-MAX_USER_ID_LENGTH = 128
 # Printable ASCII without spaces: protocol names plus "#server-to-user-<id>".
 _CHANNEL_RE = re.compile(r"\A[\x21-\x7e]+\Z")
 
@@ -63,24 +63,14 @@ class WebhookPayload:
     digest: str = ""  # sha256 of the raw body (dedupe key)
 
 
-def now_ms() -> int:
-    """Now, in Unix milliseconds (the unit of a webhook's ``time_ms``)."""
-    return int(time.time() * 1000)
-
-
-def tolerance_ms() -> int:
-    """``WEBHOOK_TOLERANCE_SECONDS`` in milliseconds: how far ``time_ms`` may lie
-    from now, and so how long a body (and its digest) stays acceptable."""
-    return int(float(realtime_settings.WEBHOOK_TOLERANCE_SECONDS) * 1000)
-
-
 def accepted_secrets() -> dict[str, list[str]]:
     """``{app key: [secrets]}`` that may sign webhooks (from ``WEBHOOK_SECRETS``).
 
     Computed once per settings generation (every webhook needs it).
     """
-    if _secrets_cache:
-        return _secrets_cache[0]
+    global _secrets
+    if _secrets is not None:
+        return _secrets
     s = realtime_settings
     configured = s.WEBHOOK_SECRETS
     key = str(s.raw("KEY") or "")
@@ -103,12 +93,18 @@ def accepted_secrets() -> dict[str, list[str]]:
         ]
         if app_key and good:
             usable[str(app_key)] = good
-    _secrets_cache[:] = [usable]
+    _secrets = usable
     return usable
 
 
-_secrets_cache: list[dict[str, list[str]]] = []
-on_reload(_secrets_cache.clear)
+# accepted_secrets() of the current settings (None: not computed since the last reload).
+_secrets: dict[str, list[str]] | None = None
+
+
+@on_reload
+def _forget_secrets() -> None:
+    global _secrets
+    _secrets = None
 
 
 def read_body(request: HttpRequest) -> bytes:
@@ -165,13 +161,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON here")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def check_time(time_ms: Any, now: int | None = None) -> int:
     """``time_ms`` as an int within ``WEBHOOK_TOLERANCE_SECONDS`` of now."""
-    if not _is_int(time_ms):
+    if not is_int(time_ms):
         if isinstance(time_ms, float) and not math.isfinite(time_ms):
             raise WebhookRejected(400, "time_ms is not a finite number")
         raise WebhookRejected(400, "time_ms must be an integer (milliseconds)")
@@ -190,7 +182,7 @@ def _text(event: dict[str, Any], name: str, limit: int, *, optional: bool = Fals
     if not isinstance(value, str):
         if value is None and optional:
             return None
-        if not (name == "user_id" and _is_int(value)):
+        if not (name == "user_id" and is_int(value)):
             raise WebhookRejected(400, f"{event['name']}: invalid '{name}'")
         value = str(value)  # some servers send numeric user ids
     if (
@@ -214,7 +206,7 @@ def normalize_event(event: dict[str, Any]) -> dict[str, Any]:
         clean["user_id"] = _text(event, "user_id", MAX_USER_ID_LENGTH)
     elif name == "subscription_count":
         count = event.get("subscription_count")
-        if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count < 2**31:
+        if not is_int(count) or not 0 <= count < 2**31:
             raise WebhookRejected(400, "subscription_count must be a non-negative integer")
         clean["subscription_count"] = count
     elif name == "client_event":

@@ -10,8 +10,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from . import client
-from .validation import PRESENCE_PREFIX, validate_channel_name, validate_user_id
+from ..backends import http_client as client
+from ..validation import PRESENCE_PREFIX, validate_channel_name, validate_user_id
 
 
 def fetch_channels(prefix: str | None = None, info: list[str] | None = None) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from .conf import realtime_settings
+from ..conf import realtime_settings
 
 logger = logging.getLogger("django_toolbox_realtime.usage")
 
@@ -50,6 +51,19 @@ def messages_today() -> int:
         return 0
 
 
-def budget_remaining() -> int:
-    """Messages left in today's budget (``DAILY_MESSAGE_BUDGET``), never below zero."""
-    return max(0, int(realtime_settings.DAILY_MESSAGE_BUDGET) - messages_today())
+@dataclass(frozen=True)
+class Budget:
+    """Today's messages against ``DAILY_MESSAGE_BUDGET``."""
+
+    sent: int
+    daily: int
+
+    @property
+    def remaining(self) -> int:
+        """Messages left today, never below zero."""
+        return max(0, self.daily - self.sent)
+
+
+def todays_budget() -> Budget:
+    """Today's count (one cache read) against ``DAILY_MESSAGE_BUDGET``."""
+    return Budget(messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET))

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .conf import SETTINGS_NAME, realtime_settings
-from .exceptions import RealtimeConfigurationError, RealtimeValidationError
-from .roles import user_role
-from .validation import (
+from ..conf import SETTINGS_NAME, realtime_settings
+from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
+from ..validation import (
     MAX_PRESENCE_USER_INFO_BYTES,
     check_payload_size,
     to_json,
     validate_user_id,
 )
+from .roles import user_role
 
 
 def default_user_info(user: Any) -> dict[str, Any]:

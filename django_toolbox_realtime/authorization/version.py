@@ -1,4 +1,5 @@
-"""The shared version of everything authorization reads: policies and group membership.
+"""The policy version: one value shared by every process, replaced whenever
+something authorization reads (policies, groups, a user's groups) changes.
 
 One key in Django's cache (``POLICY_CACHE``) holds a random version. It is bumped
 when a ChannelPolicy, its groups, a Group or a user's groups change (immediately,
@@ -19,7 +20,7 @@ from typing import Any
 from django.core.cache import caches
 from django.db import transaction
 
-from .conf import realtime_settings
+from ..conf import realtime_settings
 
 logger = logging.getLogger("django_toolbox_realtime.policies")
 
@@ -53,23 +54,24 @@ def current_version() -> str | None:
     return str(version) if version is not None else None
 
 
-def bump_version() -> None:
-    """Invalidate what every process compiled or cached for authorization."""
+def publish_new_version() -> None:
+    """Write a new shared version: what every process compiled or kept in memory for
+    authorization is out of date from its next decision on. Raises on a cache error."""
     get_cache().set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
 
 
-def bump_now_and_after_commit() -> None:
-    """Bump now, and again after the transaction commits: a process that rebuilt from
-    the not-yet-committed state in between would otherwise keep it."""
-    _bump_after_commit()
-    transaction.on_commit(_bump_after_commit)
+def publish_now_and_after_commit() -> None:
+    """Publish a new version now, and again after the transaction commits: a process
+    that rebuilt from the not-yet-committed state in between would otherwise keep it."""
+    _publish_logging_errors()
+    transaction.on_commit(_publish_logging_errors)
 
 
-def _bump_after_commit() -> None:
+def _publish_logging_errors() -> None:
     # Logged, not raised: a cache outage must not fail the save that changed access
     # (entries expire after POLICY_CACHE_MAX_AGE seconds anyway).
     try:
-        bump_version()
+        publish_new_version()
     except Exception:
         logger.exception(
             "Could not bump the authorization version in the cache; other "

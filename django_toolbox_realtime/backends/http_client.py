@@ -20,8 +20,9 @@ import pusher
 import requests
 from pusher.http import GET, POST, Request
 
-from .conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
-from .exceptions import RealtimeConfigurationError, RealtimeDeliveryError
+from ..conf import SETTINGS_NAME, credentials_problem, on_reload, realtime_settings
+from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError
+from ..validation import is_int
 
 logger = logging.getLogger("django_toolbox_realtime.client")
 
@@ -30,32 +31,6 @@ NON_RETRYABLE_STATUSES = frozenset({400, 401, 403, 404, 413})
 
 _lock = threading.Lock()
 _client: pusher.Pusher | None = None
-
-
-# The answer of credentials_problem() for the current settings ("" = no problem):
-# signing and health ask on every request, the settings change only on reload.
-_credentials_answer: str | None = None
-
-
-def credentials_problem() -> str | None:
-    """Why the credentials are unusable, or None. Never includes a secret."""
-    global _credentials_answer
-    if _credentials_answer is None:
-        _credentials_answer = _find_credentials_problem() or ""
-    return _credentials_answer or None
-
-
-def _find_credentials_problem() -> str | None:
-    s = realtime_settings
-    for name in ("APP_ID", "KEY", "SECRET"):
-        value = s.raw(name)
-        if value is None or not str(value).strip():
-            return f"{SETTINGS_NAME}['{name}'] is missing or blank."
-    if not str(s.raw("APP_ID")).isdigit() or not str(s.raw("APP_ID")).isascii():
-        return f"{SETTINGS_NAME}['APP_ID'] must be digits only."
-    if is_placeholder_secret(s.raw("SECRET")):
-        return f"{SETTINGS_NAME}['SECRET'] is a placeholder value, not a real secret."
-    return None
 
 
 def build_client() -> pusher.Pusher:
@@ -96,10 +71,9 @@ def get_client() -> pusher.Pusher:
 
 @on_reload
 def reset_client() -> None:
-    global _client, _credentials_answer
+    global _client
     with _lock:
         _client = None
-        _credentials_answer = None
 
 
 def _pusher_client(client: pusher.Pusher) -> Any:
@@ -158,7 +132,7 @@ def _error_in_body(answer: Any) -> int | None:
     ``{"error": "...", "code": 401}``. Return that code, if any."""
     if isinstance(answer, dict) and "error" in answer:
         code = answer.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        if is_int(code) and code >= 400:
             return code
     return None
 

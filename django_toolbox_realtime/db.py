@@ -1,0 +1,60 @@
+"""What every writer of the app's tables shares: named SQL parameters and the one
+retry policy.
+
+Core: the state (webhooks' hot path), the webhook delivery log and, later, the
+outbox write through hand-compiled statements (building model instances and
+compiling ORM queries cost several times more than the few statements they run)
+and retry on the same conflicts the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, OperationalError
+
+logger = logging.getLogger("django_toolbox_realtime.db")
+
+T = TypeVar("T")
+
+#: Attempts of one write (see :func:`retried`).
+ATTEMPTS = 6
+
+
+def named(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders named ``%(p0)s``, ``%(p1)s``... (pass the
+    parameters through :func:`params`).
+
+    Django's SQLite cursor rewrites ``%s`` to ``?`` with a regular expression on
+    every execution, which costs about as much as running these statements;
+    named parameters are mapped with one string formatting instead. Django's
+    SQLite backend and psycopg both accept them.
+    """
+    pieces = sql.split("%s")
+    return "".join(f"{piece}%(p{i})s" for i, piece in enumerate(pieces[:-1])) + pieces[-1]
+
+
+def params(values: Iterable[Any]) -> dict[str, Any]:
+    """The parameters of a statement made by :func:`named`, in placeholder order."""
+    return {f"p{i}": value for i, value in enumerate(values)}
+
+
+def retried(attempt: Callable[[], T]) -> T:
+    """The one retry policy of the app's writes: ``attempt()`` again after a
+    conflict (IntegrityError: a row another process created meanwhile) or a
+    transient lock error (OperationalError: SQLite "database is locked", a
+    PostgreSQL deadlock victim), at most :data:`ATTEMPTS` times in all, with a
+    short exponential pause between attempts (10-160 ms)."""
+    for n in range(ATTEMPTS):
+        try:
+            return attempt()
+        except (IntegrityError, OperationalError) as exc:
+            if n == ATTEMPTS - 1:
+                raise
+            logger.info("Concurrent write (%s); trying again.", type(exc).__name__)
+            time.sleep(0.01 * 2**n + random.uniform(0, 0.01))
+    raise AssertionError("unreachable")
