@@ -32,9 +32,11 @@ demo: install
 test: install
 	$(PY) -m pytest
 
+# ruff, mypy, and the import contracts of .importlinter (the package's layers).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy django_toolbox_realtime example_project
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	$(PY) -m benchmarks $(BENCH_ARGS)

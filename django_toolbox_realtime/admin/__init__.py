@@ -1,4 +1,5 @@
-"""Admin pages: channel policies and the check-access page (policies.py); live
-channels, online members, webhook deliveries and the realtime status page (live.py)."""
+"""Admin pages: channel policies, the check-access page and the revoke action
+(policies.py); live channels, online members and webhook deliveries (live.py); the
+realtime status page (status.py)."""
 
-from . import live, policies  # noqa: F401
+from . import live, policies, status  # noqa: F401

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in
 
-from django_toolbox_realtime import authenticate_user, revoke_user
+from django_toolbox_realtime import authenticate_user, revoke_user, signals
 from django_toolbox_realtime.delivery import server_api
 
 pytestmark = pytest.mark.django_db
@@ -56,6 +57,31 @@ class TestRevokeOnUserChange:
         with django_capture_on_commit_callbacks(execute=True):
             teacher.is_active = False
             teacher.save()
+        assert terminated == [str(teacher.pk)]
+
+    def test_access_lost_is_a_public_signal_sent_after_commit(
+        self, terminated, teacher, django_capture_on_commit_callbacks
+    ):
+        # Authorization notices; delivery terminates through the signal: a project
+        # can listen too (to log it, or notify the user).
+        received: list[dict] = []
+
+        def receiver(sender, **kwargs):
+            received.append({"sender": sender, **kwargs})
+
+        signals.access_lost.connect(receiver)
+        try:
+            with django_capture_on_commit_callbacks(execute=False) as callbacks:
+                teacher.is_active = False
+                teacher.save()
+            assert received == []  # nothing before commit
+            for callback in callbacks:
+                callback()
+        finally:
+            signals.access_lost.disconnect(receiver)
+        assert [(r["sender"], r["user_id"], r["reason"]) for r in received] == [
+            (get_user_model(), str(teacher.pk), "deactivated or role lowered")
+        ]
         assert terminated == [str(teacher.pk)]
 
     def test_nothing_before_commit(self, terminated, teacher, django_capture_on_commit_callbacks):
