@@ -61,6 +61,23 @@ def compile_pattern(source: Any) -> ChannelPattern:
             "A channel pattern must be a non-empty string.", rule="pattern_type"
         )
     names = _PLACEHOLDER_RE.findall(source)
+    sample = _check_sample(source)
+    _check_placeholders(source, names)
+    literal_prefix, kind = _literal_prefix_and_kind(source, names)
+    # ``sample`` has one character per placeholder: the rest is literal.
+    literal = len(sample) - len(names)
+    return ChannelPattern(
+        source=source,
+        kind=kind,
+        placeholders=tuple(names),
+        literal_prefix=literal_prefix,
+        regex=_build_regex(source) if names else None,
+        specificity=(0 if names else 1, literal, -len(names)),
+    )
+
+
+def _check_sample(source: str) -> str:
+    """``source`` with each placeholder replaced by ``x``, checked as a channel name."""
     # With every placeholder replaced by one legal character the result must be a
     # valid channel name: that checks the literal characters and the length.
     sample = _PLACEHOLDER_RE.sub("x", source)
@@ -73,6 +90,11 @@ def compile_pattern(source: Any) -> ChannelPattern:
             rule="pattern_syntax",
             value=source,
         ) from exc
+    return sample
+
+
+def _check_placeholders(source: str, names: list[str]) -> None:
+    """Refuse a placeholder name used twice, or two placeholders side by side."""
     if len(set(names)) != len(names):
         raise RealtimeValidationError(
             f"{source!r} uses a placeholder name twice.", rule="pattern_duplicate", value=source
@@ -83,6 +105,13 @@ def compile_pattern(source: Any) -> ChannelPattern:
             rule="pattern_adjacent",
             value=source,
         )
+
+
+def _literal_prefix_and_kind(source: str, names: list[str]) -> tuple[str, str]:
+    """The text before the first placeholder and the channel kind it names.
+
+    A pattern with placeholders must name a signed kind in that prefix.
+    """
     first = source.find("{")
     literal_prefix = source if first < 0 else source[:first]
     # The kind comes from the literal prefix (all of the name when there is no
@@ -95,26 +124,19 @@ def compile_pattern(source: Any) -> ChannelPattern:
             rule="pattern_prefix",
             value=source,
         )
-    regex = None
-    if names:
-        parts: list[str] = []
-        position = 0
-        for found in _PLACEHOLDER_RE.finditer(source):
-            parts.append(re.escape(source[position : found.start()]))
-            parts.append(f"(?P<{found.group(1)}>{PLACEHOLDER_VALUE})")
-            position = found.end()
-        parts.append(re.escape(source[position:]))
-        regex = re.compile(r"\A" + "".join(parts) + r"\Z")
-    # ``sample`` has one character per placeholder: the rest is literal.
-    literal = len(sample) - len(names)
-    return ChannelPattern(
-        source=source,
-        kind=kind,
-        placeholders=tuple(names),
-        literal_prefix=literal_prefix,
-        regex=regex,
-        specificity=(0 if names else 1, literal, -len(names)),
-    )
+    return literal_prefix, kind
+
+
+def _build_regex(source: str) -> re.Pattern[str]:
+    """The anchored regex of a pattern: literal text escaped, one group per placeholder."""
+    parts: list[str] = []
+    position = 0
+    for found in _PLACEHOLDER_RE.finditer(source):
+        parts.append(re.escape(source[position : found.start()]))
+        parts.append(f"(?P<{found.group(1)}>{PLACEHOLDER_VALUE})")
+        position = found.end()
+    parts.append(re.escape(source[position:]))
+    return re.compile(r"\A" + "".join(parts) + r"\Z")
 
 
 class PatternIndex:

@@ -84,27 +84,13 @@ def decide(user: Any, channel: Any) -> Decision:
     except RealtimeValidationError as exc:
         return _deny("invalid_channel", str(exc), str(channel)[:200])
     kind = channel_kind(name)
-    if kind not in SIGNED_KINDS:
-        return _deny(
-            "public_channel",
-            "Public channels cannot be access-controlled: "
-            "anyone may subscribe without a signature, so none is given.",
-            name,
-            kind=kind,
-        )
-    if (
-        user is None
-        or not getattr(user, "is_authenticated", False)
-        or not getattr(user, "is_active", True)
-    ):
-        return _deny(
-            "not_authenticated", "Not signed in (or the account is inactive).", name, kind=kind
-        )
-    # One cache read for both the policies and this user's groups kept in memory.
-    version = current_version()
-    prime_groups(user, version)
-    matched = get_matcher(version).find(name)
-    role = user_role(user)
+    # Not ``a or b``: a Decision is falsy when it denies.
+    denial = _refuse_unsigned_kind(name, kind)
+    if denial is None:
+        denial = _refuse_signed_out(user, name, kind)
+    if denial is not None:
+        return denial
+    matched, role = _find_policy(user, name)
     if matched is None:
         return _deny(
             "no_policy",
@@ -121,8 +107,72 @@ def decide(user: Any, channel: Any) -> Decision:
         "required_role": policy.min_role,
         "user_role": role,
     }
+    denial = _refuse_by_policy(user, name, policy, role, common)
+    if denial is not None:
+        return denial
+    return _apply_authorizer(user, name, params, common)
+
+
+def _refuse_unsigned_kind(name: str, kind: str) -> Decision | None:
+    """Deny channels that are never signed (public, ``#server-to-user-``)."""
+    if kind not in SIGNED_KINDS:
+        return _deny(
+            "public_channel",
+            "Public channels cannot be access-controlled: "
+            "anyone may subscribe without a signature, so none is given.",
+            name,
+            kind=kind,
+        )
+    return None
+
+
+def _refuse_signed_out(user: Any, name: str, kind: str) -> Decision | None:
+    """Deny anonymous users and inactive accounts."""
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or not getattr(user, "is_active", True)
+    ):
+        return _deny(
+            "not_authenticated", "Not signed in (or the account is inactive).", name, kind=kind
+        )
+    return None
+
+
+def _find_policy(
+    user: Any, name: str
+) -> tuple[tuple[PolicyRule, dict[str, str]] | None, str | None]:
+    """The policy matching ``name`` (with its placeholder values) and the user's role."""
+    # One cache read for both the policies and this user's groups kept in memory.
+    version = current_version()
+    prime_groups(user, version)
+    matched = get_matcher(version).find(name)
+    return matched, user_role(user)
+
+
+def _refuse_by_policy(
+    user: Any, name: str, policy: PolicyRule, role: str | None, common: dict[str, Any]
+) -> Decision | None:
+    """Deny when ``policy`` is inactive, or the user's role or groups fall short of it."""
     if not policy.is_active:
         return _deny("policy_inactive", f"{policy} is inactive: it allows nothing.", name, **common)
+    denial = _refuse_by_role(name, policy, role, common)
+    if denial is not None:
+        return denial
+    if policy.group_ids and not policy.group_ids & {gid for gid, _ in user_groups(user)}:
+        return _deny(
+            "group_required",
+            f"{policy} requires membership of one of: {', '.join(policy.group_names)}.",
+            name,
+            **common,
+        )
+    return None
+
+
+def _refuse_by_role(
+    name: str, policy: PolicyRule, role: str | None, common: dict[str, Any]
+) -> Decision | None:
+    """Deny when either role is unknown to ROLE_HIERARCHY or the user's is too low."""
     needed = role_level(policy.min_role)
     if needed is None:
         return _deny(
@@ -147,17 +197,21 @@ def decide(user: Any, channel: Any) -> Decision:
             name,
             **common,
         )
-    if policy.group_ids and not policy.group_ids & {gid for gid, _ in user_groups(user)}:
-        return _deny(
-            "group_required",
-            f"{policy} requires membership of one of: {', '.join(policy.group_names)}.",
-            name,
-            **common,
-        )
+    return None
+
+
+def _apply_authorizer(
+    user: Any, name: str, params: dict[str, str], common: dict[str, Any]
+) -> Decision:
+    """Allow by the policy alone, or ask the code authorizer matching ``name``."""
     found = authorizers.find(name)
     if found is None:
         return Decision(
-            allowed=True, code="allowed", reason=f"Allowed by {policy}.", channel=name, **common
+            allowed=True,
+            code="allowed",
+            reason=f"Allowed by {common['policy']}.",
+            channel=name,
+            **common,
         )
     authorizer, auth_params = found
     common.update(authorizer=authorizer, params={**params, **auth_params})
