@@ -9,7 +9,8 @@ Everything named in ``__all__`` is public and documented; every other module is
 internal (see the README's "Development" section for the map of the package).
 
 * Delivery: ``trigger_event``, ``trigger_batch``, ``send_to_user`` (and their
-  async twins), ``user_channel``, ``revoke_user``.
+  async twins), ``user_channel``, ``revoke_user``, ``including_sender`` (turn off
+  the ``X-Socket-ID`` sender exclusion for a block).
 * Authorization: ``decide`` (may this user subscribe, and why), ``has_role``,
   ``user_role``, ``bump_policy_version``, ``authenticate_channel`` /
   ``authenticate_user`` (sign after your own decision), and the ``authorizers``
@@ -35,6 +36,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "asend_to_user": ("delivery.api", "asend_to_user"),
     "user_channel": ("delivery.api", "user_channel"),
     "revoke_user": ("delivery.revocation", "revoke_user"),
+    "including_sender": ("delivery.socket_context", "including_sender"),
     "decide": ("authorization.policies", "decide"),
     "has_role": ("authorization.roles", "has_role"),
     "user_role": ("authorization.roles", "user_role"),

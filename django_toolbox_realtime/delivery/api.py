@@ -29,6 +29,7 @@ from ..validation import (
     validate_user_id,
 )
 from . import usage
+from .socket_context import current_socket_id, including_sender
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
@@ -89,7 +90,8 @@ def trigger_event(
     """Publish ``event`` with ``data`` on one channel or many.
 
     More than 100 channels are split into several requests. ``socket_id``
-    excludes that connection (the sender). Returns
+    excludes that connection (the sender); by default, the connection of the
+    current request's ``X-Socket-ID`` header (see ``middleware.SocketIDMiddleware``). Returns
     ``{"channel", "channels", "event", "id", "sent", "requests"}``.
 
     Raises :class:`RealtimeValidationError` before any network call when a
@@ -98,7 +100,9 @@ def trigger_event(
     """
     names = _channel_list(channels if channels is not None else channel)
     event_name = validate_event_name(event)
-    if socket_id is not None:
+    if socket_id is None:
+        socket_id = current_socket_id()
+    else:
         validate_socket_id(socket_id)
     encoded = encode_payload(data)
     event_id = event_id or new_event_id()
@@ -144,7 +148,9 @@ def _batch_item(item: Mapping[str, Any]) -> OutgoingEvent:
             "Each batch item needs one 'channel' (a string).", rule="batch_channel"
         )
     socket_id = item.get("socket_id")
-    if socket_id is not None:
+    if socket_id is None:
+        socket_id = current_socket_id()
+    else:
         validate_socket_id(socket_id)
     return OutgoingEvent(
         id=item.get("id") or new_event_id(),
@@ -160,7 +166,8 @@ def trigger_batch(
 ) -> dict[str, Any]:
     """Publish several events, each ``{"channel", "event" (or "name"), "data", "socket_id"?}``.
 
-    Sent in order, at most 10 per request. Returns
+    Sent in order, at most 10 per request. An item without ``socket_id`` excludes
+    the current request's sender (``X-Socket-ID``), as ``trigger_event`` does. Returns
     ``{"events": [{"channel", "event", "id"}, ...], "sent", "requests"}``.
     """
     outgoing = [_batch_item(item) for item in events]
@@ -196,8 +203,12 @@ def user_channel(user_id: Any) -> str:
 def send_to_user(
     user_id: Any, event: str, data: Any = None, *, fail_silently: bool = False
 ) -> dict[str, Any]:
-    """Send ``event`` to every connection of a signed-in user (pusher-js ``signin``)."""
-    result = trigger_event(user_channel(user_id), event, data, fail_silently=fail_silently)
+    """Send ``event`` to every connection of a signed-in user (pusher-js ``signin``).
+
+    Meant for that user, so it reaches the connection that made the request too
+    (no sender exclusion)."""
+    with including_sender():
+        result = trigger_event(user_channel(user_id), event, data, fail_silently=fail_silently)
     result["user_id"] = str(user_id)
     return result
 

@@ -1,0 +1,144 @@
+"""Sender exclusion: ``X-Socket-ID`` (SocketIDMiddleware) becomes the ``socket_id``
+of events the request sends, so the connection that made a change gets no echo
+(SECURITY_CASES 38: a malformed header is ignored, never a 500)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
+
+from django_toolbox_realtime import including_sender, send_to_user, trigger_batch, trigger_event
+from django_toolbox_realtime.backends import locmem
+from django_toolbox_realtime.delivery.socket_context import current_socket_id, sender_socket
+from django_toolbox_realtime.middleware import SocketIDMiddleware
+from tests.helpers import bearer_headers
+
+MIDDLEWARE = "django_toolbox_realtime.middleware.SocketIDMiddleware"
+
+
+def run_through_middleware(header: str | None, view: Any) -> HttpResponse:
+    request = RequestFactory().post("/", **({"HTTP_X_SOCKET_ID": header} if header else {}))
+    return SocketIDMiddleware(view)(request)
+
+
+def sending_view(request: HttpRequest) -> HttpResponse:
+    trigger_event("public-board", "changed", {"n": 1})
+    return HttpResponse(str(current_socket_id()))
+
+
+def test_the_header_becomes_the_socket_id_of_events_sent_in_the_request() -> None:
+    response = run_through_middleware("123.456", sending_view)
+    assert response.content == b"123.456"
+    assert [e.socket_id for e in locmem.outbox] == ["123.456"]
+    assert current_socket_id() is None  # reset after the request
+
+
+def test_without_the_header_nobody_is_excluded() -> None:
+    run_through_middleware(None, sending_view)
+    assert [e.socket_id for e in locmem.outbox] == [None]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["1.1:private-admin", "1.1\n", "١٢٣.٤٥٦", "abc", "1." + "9" * 10_000, "..", "1.1.1"],
+)
+def test_a_malformed_header_is_ignored_and_logged_at_debug(header: str, caplog: Any) -> None:
+    with caplog.at_level(logging.DEBUG, logger="django_toolbox_realtime.middleware"):
+        response = run_through_middleware(header, sending_view)
+    assert response.status_code == 200
+    assert [e.socket_id for e in locmem.outbox] == [None]
+    assert "malformed X-Socket-ID" in caplog.text
+    assert header not in caplog.text  # the value is not echoed into the logs
+
+
+def test_an_explicit_socket_id_wins_over_the_header() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        trigger_event("public-board", "changed", {}, socket_id="9.9")
+        return HttpResponse()
+
+    run_through_middleware("1.2", view)
+    assert [e.socket_id for e in locmem.outbox] == ["9.9"]
+
+
+def test_batch_items_exclude_the_sender_unless_they_name_a_socket() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        trigger_batch(
+            [
+                {"channel": "public-a", "event": "e", "data": {}},
+                {"channel": "public-b", "event": "e", "data": {}, "socket_id": "7.7"},
+            ]
+        )
+        return HttpResponse()
+
+    run_through_middleware("1.2", view)
+    assert [e.socket_id for e in locmem.outbox] == ["1.2", "7.7"]
+
+
+def test_send_to_user_reaches_the_senders_own_connection() -> None:
+    # A message for a user (a quiz result) is meant for them: no exclusion.
+    def view(request: HttpRequest) -> HttpResponse:
+        send_to_user(5, "quiz-result", {"score": 1})
+        return HttpResponse()
+
+    run_through_middleware("1.2", view)
+    assert [e.socket_id for e in locmem.outbox] == [None]
+
+
+def test_including_sender_and_nesting_restore_the_outer_value() -> None:
+    with sender_socket("1.1"):
+        with including_sender():
+            assert current_socket_id() is None
+        assert current_socket_id() == "1.1"
+    assert current_socket_id() is None
+
+
+def test_async_views_get_the_same_exclusion() -> None:
+    async def view(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(str(current_socket_id()))
+
+    middleware = SocketIDMiddleware(view)
+    assert asyncio.iscoroutinefunction(middleware)
+    request = RequestFactory().post("/", HTTP_X_SOCKET_ID="55.66")
+    response = asyncio.run(middleware(request))  # type: ignore[arg-type]
+    assert response.content == b"55.66"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_the_client_that_made_the_change_gets_no_echo(
+    client: Any, demo: Any, soketi: Any, ws_client: Any, settings: Any
+) -> None:
+    # Two real connections on agent-status; the admin's request carries A's socket id.
+    if MIDDLEWARE not in settings.MIDDLEWARE:
+        settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    sender, other = ws_client(), ws_client()
+    for connection in (sender, other):
+        connection.subscribe("agent-status")
+    headers = bearer_headers(demo["admin"])
+    response = client.post(
+        "/api/v1/agents/grader/status",
+        {"status": "busy"},
+        content_type="application/json",
+        HTTP_X_SOCKET_ID=sender.socket_id,
+        **headers,
+    )
+    assert response.status_code == 200, response.content
+    other.wait_for(lambda m: m.get("event") == "agent.busy")
+    # A later event without the header reaches both: once the sender has it, the
+    # earlier one (sent before it on the same channel) would have arrived too.
+    client.post(
+        "/api/v1/agents/grader/status",
+        {"status": "idle"},
+        content_type="application/json",
+        **headers,
+    )
+    sender.wait_for(lambda m: m.get("event") == "agent.idle")
+    assert [m["event"] for m in sender.messages if m.get("channel") == "agent-status"] == [
+        "pusher_internal:subscription_succeeded",
+        "agent.idle",
+    ]
