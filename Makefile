@@ -25,6 +25,7 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed
 
 demo: install
+	$(PY) manage.py createcachetable
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	PY=$(PY) bash scripts/demo.sh

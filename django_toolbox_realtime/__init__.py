@@ -15,6 +15,9 @@ internal (see the README's "Development" section for the map of the package).
   ``user_role``, ``bump_policy_version``, ``authenticate_channel`` /
   ``authenticate_user`` (sign after your own decision), and the ``authorizers``
   module (``@authorizers.channel(...)`` in an app's ``realtime.py``).
+* Model broadcasting: the ``broadcasts`` module (``@broadcasts.register(Model)`` on a
+  ``broadcasts.ModelBroadcast`` in an app's ``realtime.py``, ``without_broadcasting``,
+  ``broadcast_bulk``): saves and deletes become events after commit.
 * Live state: ``online_users``, ``active_channels``, ``connected_user_count``.
 * Errors: ``RealtimeError`` and its subclasses.
 """
@@ -44,6 +47,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "authenticate_channel": ("authorization.signing", "authenticate_channel"),
     "authenticate_user": ("authorization.signing", "authenticate_user"),
     "authorizers": ("authorization.authorizers", None),
+    "broadcasts": ("bridge.broadcasts", None),
     "online_users": ("state.reading", "online_users"),
     "active_channels": ("state.reading", "active_channels"),
     "connected_user_count": ("state.reading", "connected_user_count"),

@@ -20,3 +20,8 @@ class ToolboxRealtimeConfig(AppConfig):
         invalidation.connect_receivers()
         revocation.connect_receivers()
         delivery_revocation.connect_receivers()
+        # Model broadcasting: every app's realtime.py (as admin autodiscovery does)
+        # and TOOLBOX_REALTIME["MODELS"]; connects each registered model's receivers.
+        from .bridge import registry as broadcast_registry
+
+        broadcast_registry.autodiscover()

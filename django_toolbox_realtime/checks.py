@@ -14,11 +14,22 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError
 from django.utils.module_loading import import_string
 
-from .authorization.policy_rules import PUBLIC_CHANNEL, channel_problem, role_problem
+from .authorization import authorizers
+from .authorization.policy_rules import (
+    PUBLIC_CHANNEL,
+    UNBOUND_USER_HINT,
+    channel_problem,
+    role_problem,
+    unbound_user_problem,
+)
 from .authorization.roles import is_valid_hierarchy
-from .conf import SETTINGS_NAME, credential_problems, realtime_settings
+from .bridge import registry as broadcast_registry
+from .conf import SETTINGS_NAME, realtime_settings
+from .credentials import credential_problems
 from .crypto import decode_master_key
+from .delivery import options as delivery_options
 from .exceptions import RealtimeConfigurationError
+from .health import settings_checks
 from .models import ChannelPolicy
 from .validation import is_number
 
@@ -134,6 +145,22 @@ def _transport_errors() -> list[CheckMessage]:
     return errors
 
 
+@register(Tags.security)
+def check_health_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """HEALTH_TOKEN, the noise and cap settings, and whether usage counts are shared
+    by every process (E020-E022, W020; see ``health.settings_checks``)."""
+    return settings_checks.messages()
+
+
+@register(Tags.compatibility)
+def check_delivery_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """DELIVERY, FIRST_ATTEMPT, retries, history, thresholds (E030-E033)."""
+    return [
+        Error(p.message, hint=p.hint or None, id=_id(p.number))
+        for p in delivery_options.problems()
+    ]
+
+
 # --- channel authorization ---------------------------------------------------------
 
 
@@ -145,7 +172,7 @@ def check_channel_authorization(
     ``check --database default``) the stored policies: a role rule on a public
     channel name cannot be enforced by Pusher, so it is reported, not pretended."""
     hierarchy = realtime_settings.raw("ROLE_HIERARCHY")
-    errors = _authorization_setting_errors(hierarchy)
+    errors = _authorization_setting_errors(hierarchy) + _unbound_user_warnings()
     if databases:
         errors += _stored_policy_warnings(databases[0], hierarchy)
     return errors
@@ -183,7 +210,38 @@ def _stored_policy_warnings(database: str, hierarchy: Any) -> list[CheckMessage]
     except DatabaseError:  # not migrated yet
         return []
     warnings = [_policy_warning(policy, hierarchy) for policy in policies]
+    warnings += [_unbound_user_warning(policy) for policy in policies]
     return [warning for warning in warnings if warning is not None]
+
+
+def _unbound_user_warning(policy: ChannelPolicy) -> CheckMessage | None:
+    pattern = channel_problem(policy.channel)[0]
+    problem = unbound_user_problem(pattern) if pattern is not None else None
+    if problem is None:
+        return None
+    return Warning(
+        f"Channel policy #{policy.pk} ({policy.min_role}+): {problem.message}",
+        hint=UNBOUND_USER_HINT,
+        obj=policy,
+        id=_id(14, "W"),
+    )
+
+
+def _unbound_user_warnings() -> list[CheckMessage]:
+    """W014 for code authorizers: a user-like placeholder not bound to the user."""
+    warnings: list[CheckMessage] = []
+    for authorizer in authorizers.registered():
+        problem = unbound_user_problem(authorizer.pattern)
+        if problem is not None:
+            warnings.append(
+                Warning(
+                    f"Authorizer {authorizer.name}: {problem.message} (Fine if the "
+                    "function compares the value with the user itself.)",
+                    hint=UNBOUND_USER_HINT,
+                    id=_id(14, "W"),
+                )
+            )
+    return warnings
 
 
 def _policy_warning(policy: ChannelPolicy, hierarchy: Any) -> CheckMessage | None:
@@ -232,3 +290,9 @@ def check_policy_cache_shared(app_configs: Any = None, **kwargs: Any) -> list[Ch
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_broadcasts(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E040-E047, W040: registered models and TOOLBOX_REALTIME['MODELS'] (bridge/checks.py)."""
+    return broadcast_registry.check_messages()

@@ -12,7 +12,6 @@ Usage::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -91,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "django_toolbox_realtime.health.checks.ServerCheck",
         "django_toolbox_realtime.health.checks.WebhookCheck",
         "django_toolbox_realtime.health.checks.BudgetCheck",
+        "django_toolbox_realtime.health.checks.DeliveryCheck",
     ],
     # Checks that /health adds next to services.pusher.
     "HEALTH_SERVICE_CHECKS": [
@@ -99,38 +99,60 @@ DEFAULTS: dict[str, Any] = {
     ],
     # At most this many names in health's active_channels (the count is always exact).
     "HEALTH_MAX_CHANNELS_LISTED": 100,
+    # Bearer token (32+ random characters) that sees health in full, like staff
+    # users; None: staff only. Others get the status and the counts.
+    "HEALTH_TOKEN": None,
+    # Webhooks degrade health only if, within this many seconds, some were rejected,
+    # none was accepted, and the stored state differs from the server's.
+    "HEALTH_WEBHOOK_SILENCE_SECONDS": 900,
+    # Rejected webhooks stored with their reason per 5 minutes (all are counted).
+    "WEBHOOK_REJECTIONS_LOGGED": 10,
+    # Public channels (anyone may invent one) kept in the live state at most.
+    "STATE_MAX_PUBLIC_CHANNELS": 100,
     # --- budget -------------------------------------------------------------------
     # Messages a day the plan allows (Pusher's free tier: 200,000).
     "DAILY_MESSAGE_BUDGET": 200_000,
+    # Where every process counts messages sent and webhooks rejected: "auto" (the
+    # default cache if Redis or Memcached, else the database), "cache", "database".
+    "USAGE_COUNTER": "auto",
+    # --- model broadcasting, the bridge (see docs/broadcasting.md) ---------------
+    # {"app_label.Model": {options of broadcasts.ModelBroadcast}}: models broadcast
+    # from settings, like @broadcasts.register() in code. A bad entry is a system
+    # check error (toolbox_realtime.E040-E047), never a failure at the first save.
+    "MODELS": {},
+    # False: registered models broadcast nothing (saves work as usual); per block:
+    # broadcasts.without_broadcasting().
+    "BROADCAST_ENABLED": True,
+    # Several saves of one object in one transaction send one event with the final
+    # state (a registration's `coalesce` option wins); False: one event per save.
+    "COALESCE": True,
+    # --- delivery of published events (see docs/delivery.md) ---------------------
+    # "outbox": a row per event and channel in the caller's transaction, sent after
+    # commit, retried by `manage.py realtime_deliver`; "immediate": sent after commit
+    # from memory, a failure is logged and lost. ("celery" is not available.)
+    "DELIVERY": "outbox",
+    # The first try after commit: "background" (a thread of the process; in-memory
+    # backends are sent at once), "inline" (in the committing thread: the request
+    # waits up to TIMEOUT), "off" (outbox rows wait for realtime_deliver).
+    "FIRST_ATTEMPT": "background",
+    # Tries of an event before it is dead-lettered (5xx, timeouts, refused).
+    "MAX_ATTEMPTS": 50,
+    # Retry n waits a random time between 0 and min(RETRY_MAX, RETRY_BASE * 2**(n-1)).
+    "RETRY_BASE_SECONDS": 1,
+    "RETRY_MAX_SECONDS": 60,
+    # Seconds realtime_deliver sleeps when nothing is due (it wakes at once to stop).
+    "WORKER_POLL_SECONDS": 1,
+    # realtime_deliver leaves events younger than this to their first try.
+    "FIRST_ATTEMPT_GRACE_SECONDS": 2,
+    # Sent events kept as history: at most this many per channel, for this long.
+    "HISTORY_MAX_PER_CHANNEL": 100,
+    "HISTORY_MAX_AGE_SECONDS": 86_400,
+    # Health's delivery check, (warning, error) thresholds: events waiting, age in
+    # seconds of the oldest one waiting, events refused or dead-lettered.
+    "HEALTH_DELIVERY_PENDING": (1_000, 10_000),
+    "HEALTH_DELIVERY_AGE_SECONDS": (60, 600),
+    "HEALTH_DELIVERY_FAILED": (1, 100),
 }
-
-# Values copied from tutorials and .env templates that are not real secrets.
-PLACEHOLDER_SECRETS = frozenset(
-    {
-        "your_secret_key",
-        "your-secret-key",
-        "your_secret",
-        "your-secret",
-        "secret",
-        "changeme",
-        "change-me",
-        "change_me",
-        "xxx",
-        "xxxx",
-        "pusher_secret",
-        "your_pusher_secret",
-        "app-secret",
-        "app_secret",
-        "<secret>",
-        "todo",
-    }
-)
-
-
-def is_placeholder_secret(value: Any) -> bool:
-    """Whether ``value`` is a tutorial placeholder rather than a real secret."""
-    return str(value).strip().lower() in PLACEHOLDER_SECRETS
-
 
 # Settings whose value is a dotted path imported on access.
 IMPORT_STRINGS = {"ROLE_RESOLVER", "PRESENCE_USER_INFO"}
@@ -208,72 +230,14 @@ class RealtimeSettings:
         return value
 
     def reload(self) -> None:
-        global _credentials_answer
         self._cache.clear()
         self._user = None
-        _credentials_answer = None
         for callback in list(_reload_callbacks):
             callback()
 
 
 realtime_settings = RealtimeSettings()
 
-
-@dataclass(frozen=True)
-class CredentialProblem:
-    """Why ``APP_ID`` / ``KEY`` / ``SECRET`` are unusable: the setting it is about,
-    a message that never holds the secret, and ``missing`` when it is not set."""
-
-    setting: str
-    message: str
-    missing: bool = False
-
-
-def credential_problems() -> list[CredentialProblem]:
-    """Every reason the credentials cannot sign, in the order they are reported.
-
-    The one copy of the rule: the system checks report each, the HTTP client and
-    the auth signatures refuse on the first (see :func:`credentials_problem`).
-    """
-    s = realtime_settings
-    problems = []
-    for name in ("APP_ID", "KEY", "SECRET"):
-        value = s.raw(name)
-        if value is None or not str(value).strip():
-            problems.append(
-                CredentialProblem(name, f"{SETTINGS_NAME}['{name}'] is missing or blank.", True)
-            )
-    app_id = str(s.raw("APP_ID") or "")
-    if app_id and not (app_id.isascii() and app_id.isdigit()):
-        problems.append(
-            CredentialProblem(
-                "APP_ID",
-                f"{SETTINGS_NAME}['APP_ID'] must be digits only (the Pusher protocol's "
-                "app ids are numeric).",
-            )
-        )
-    secret = s.raw("SECRET")
-    if secret and is_placeholder_secret(secret):
-        problems.append(
-            CredentialProblem(
-                "SECRET", f"{SETTINGS_NAME}['SECRET'] is a placeholder, not a real secret."
-            )
-        )
-    return problems
-
-
-# credentials_problem() for the current settings ("" = none; None = not computed
-# since the last reload): signing and health ask on every request.
-_credentials_answer: str | None = None
-
-
-def credentials_problem() -> str | None:
-    """The first reason the credentials cannot sign, or None. Never includes a secret."""
-    global _credentials_answer
-    if _credentials_answer is None:
-        problems = credential_problems()
-        _credentials_answer = problems[0].message if problems else ""
-    return _credentials_answer or None
 
 # Modules that cache objects built from settings (the HTTP client, the policy
 # matcher) register a callback here so that override_settings resets them.

@@ -10,9 +10,13 @@ With pytest, enable the fixtures in your ``conftest.py``::
 
 Without pytest, use :func:`override_realtime` and :func:`get_outbox`::
 
-    with override_realtime():            # locmem backend, enabled
+    with override_realtime() as outbox:  # locmem backend, enabled, empty outbox
         trigger_event("public-x", "ping", {})
-        assert get_outbox().events(event="ping")
+    outbox.assert_sent("public-x", "ping")  # still readable after the block
+
+Like ``django.core.mail.outbox``, what a block sent stays readable after it: the
+outbox it yields keeps what was sent inside it, and ``get_outbox()`` shows it
+until the next block starts (which starts empty).
 """
 
 from __future__ import annotations
@@ -33,28 +37,42 @@ LOCMEM_BACKEND = "django_toolbox_realtime.backends.locmem.LocmemBackend"
 
 
 class RealtimeOutbox:
-    """A view on the locmem backend's outbox with assertion helpers."""
+    """A view on the locmem backend's outbox with assertion helpers.
+
+    Live while its block runs; :meth:`freeze` (at the end of ``override_realtime``)
+    keeps a copy of what was sent, so it can be asserted on after the block."""
+
+    def __init__(self) -> None:
+        self._frozen: tuple[list[OutgoingEvent], int] | None = None
+
+    def freeze(self) -> None:
+        """Keep what has been sent so far; later sends no longer show here."""
+        if self._frozen is None:
+            self._frozen = (list(locmem.outbox), locmem.request_count())
 
     @property
     def messages(self) -> list[OutgoingEvent]:
-        return list(locmem.outbox)
+        return list(locmem.outbox) if self._frozen is None else list(self._frozen[0])
 
     @property
     def requests(self) -> int:
         """How many HTTP requests the pusher backend would have made."""
-        return locmem.request_count()
+        return locmem.request_count() if self._frozen is None else self._frozen[1]
 
     def __len__(self) -> int:
-        return len(locmem.outbox)
+        return len(self.messages)
 
     def clear(self) -> None:
-        locmem.clear()
+        if self._frozen is None:
+            locmem.clear()
+        else:
+            self._frozen = ([], 0)
 
     def events(self, channel: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
         """Sent events as dicts ``{"id", "event", "channels", "data", "socket_id"}``,
         ``data`` decoded from JSON, filtered by channel and/or event name."""
         found = []
-        for message in locmem.outbox:
+        for message in self.messages:
             if channel is not None and channel not in message.channels:
                 continue
             if event is not None and message.name != event:
@@ -111,15 +129,19 @@ def get_outbox() -> RealtimeOutbox:
 @contextlib.contextmanager
 def override_realtime(**overrides: Any) -> Iterator[RealtimeOutbox]:
     """Override ``TOOLBOX_REALTIME`` keys for a block; defaults to the locmem backend,
-    enabled, with an empty outbox."""
+    enabled, with an empty outbox.
+
+    The outbox it yields stays readable after the block (what the block sent, like
+    ``mail.outbox``); the next block starts empty."""
     current = dict(getattr(settings, SETTINGS_NAME, {}) or {})
     new = {**current, "ENABLED": True, "BACKEND": LOCMEM_BACKEND, **overrides}
     locmem.clear()
+    outbox = RealtimeOutbox()
     with override_settings(**{SETTINGS_NAME: new}):
         try:
-            yield RealtimeOutbox()
+            yield outbox
         finally:
-            locmem.clear()
+            outbox.freeze()
 
 
 try:
@@ -134,3 +156,4 @@ if pytest is not None:
         """Route events to memory for this test and give the outbox to assert on."""
         with override_realtime() as outbox:
             yield outbox
+        locmem.clear()  # the test is over: nothing of it reaches the next one

@@ -21,6 +21,9 @@ MAX_CHANNELS_PER_TRIGGER = 100
 MAX_EVENTS_PER_BATCH = 10
 MAX_USER_ID_LENGTH = 128
 MAX_PRESENCE_USER_INFO_BYTES = 1_024
+#: Digits in each part of a socket id (``<digits>.<digits>``): what Pusher and
+#: soketi issue fits in 20 (a 64-bit number); longer ids are never signed.
+MAX_SOCKET_ID_PART_DIGITS = 20
 
 PRIVATE_PREFIX = "private-"
 ENCRYPTED_PREFIX = "private-encrypted-"
@@ -32,7 +35,9 @@ SIGNED_KINDS = frozenset({"private", "encrypted", "presence"})
 
 # ASCII only: Python's \d and \w also match non-ASCII digits and letters.
 _CHANNEL_RE = re.compile(r"\A[A-Za-z0-9_\-=@,.;]+\Z")
-_SOCKET_ID_RE = re.compile(r"\A[0-9]+\.[0-9]+\Z")
+_SOCKET_ID_RE = re.compile(
+    rf"\A[0-9]{{1,{MAX_SOCKET_ID_PART_DIGITS}}}\.[0-9]{{1,{MAX_SOCKET_ID_PART_DIGITS}}}\Z"
+)
 _RESERVED_EVENT_PREFIXES = ("pusher:", "pusher_internal:")
 # One encoder for every event (building one per call costs more than small payloads).
 _ENCODER = DjangoJSONEncoder(ensure_ascii=False, separators=(",", ":"))
@@ -141,9 +146,17 @@ def validate_event_name(event: Any) -> str:
 
 
 def validate_socket_id(socket_id: Any) -> str:
+    """``socket_id`` if it is ``<digits>.<digits>`` (ASCII), each part of 1 to
+    ``MAX_SOCKET_ID_PART_DIGITS`` digits."""
     if not isinstance(socket_id, str) or not _SOCKET_ID_RE.match(socket_id):
         shown = _preview(socket_id) if isinstance(socket_id, str) else type(socket_id).__name__
-        _fail(f"Invalid socket id {shown!r}: expected digits.digits.", "socket_id", shown)
+        _fail(
+            f"Invalid socket id {shown!r}: expected digits.digits, each part at most "
+            f"{MAX_SOCKET_ID_PART_DIGITS} digits.",
+            "socket_id",
+            shown,
+            MAX_SOCKET_ID_PART_DIGITS,
+        )
     return socket_id
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from example_project.demo_defaults import DEMO_PUSHER_APP_ID, DEMO_PUSHER_KEY, DEMO_PUSHER_SECRET
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -31,6 +33,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a non-numeric Content-Length is a 400 before anything reads the body.
+    "example_project.classroom.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,7 +65,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Shared by every process of the demo (runserver, manage.py commands, workers), so a
+# policy or group change applies at once in each: the database cache (`make demo`
+# runs `manage.py createcachetable`), or Redis with CACHE_URL=redis://127.0.0.1:6379/1.
+# It also keeps the token endpoint's throttle counts.
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://toolbox_realtime_cache")}
+
+# Accepted submissions each student has per quiz (classroom.E002 checks it). Every
+# attempt returns its score, so more than one lets a student test guesses.
+QUIZ_MAX_ATTEMPTS = env.int("QUIZ_MAX_ATTEMPTS", default=1)
 
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []  # demo users use a short shared password
 LANGUAGE_CODE = "en-us"
@@ -82,14 +94,22 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "django_toolbox_realtime.authentication.BearerTokenAuthentication",
     ],
+    # POST /api/v1/auth/token, per client address: password guessing gets 429.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": env("AUTH_TOKEN_THROTTLE_RATE", default="5/minute"),
+    },
+    # Proxies in front whose X-Forwarded-For is trusted for the client address; 0:
+    # REMOTE_ADDR only (DRF's default, None, believes any forged X-Forwarded-For).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
-# The brief's variable names. Defaults match the soketi that `make demo` starts.
+# The brief's variable names. Defaults match the soketi that `make demo` starts; with
+# DEBUG=False the demo secret is refused (system check classroom.E001).
 TOOLBOX_REALTIME = {
     "ENABLED": env.bool("PUSHER_ENABLED", default=True),
-    "APP_ID": env("PUSHER_APP_ID", default="424242"),
-    "KEY": env("PUSHER_KEY", default="demo-key"),
-    "SECRET": env("PUSHER_SECRET", default="demo-secret-7ad3773142a6692b25b8"),
+    "APP_ID": env("PUSHER_APP_ID", default=DEMO_PUSHER_APP_ID),
+    "KEY": env("PUSHER_KEY", default=DEMO_PUSHER_KEY),
+    "SECRET": env("PUSHER_SECRET", default=DEMO_PUSHER_SECRET),
     "CLUSTER": env("PUSHER_CLUSTER", default="") or None,
     "HOST": env("PUSHER_HOST", default="127.0.0.1") or None,
     "PORT": env.int("PUSHER_PORT", default=6001),

@@ -30,6 +30,10 @@ export SOKETI_DEFAULT_APP_WEBHOOKS=${SOKETI_DEFAULT_APP_WEBHOOKS:-"[{\"url\":\"$
 export PUSHER_HOST=${PUSHER_HOST:-127.0.0.1} PUSHER_PORT="$SOKETI_PORT" PUSHER_SSL=${PUSHER_SSL:-false}
 export PUSHER_APP_ID="$APP_ID" PUSHER_KEY="$APP_KEY" PUSHER_SECRET="$APP_SECRET"
 
+# The demo's shared cache (CACHE_URL, default the database cache) needs its table
+# before any server uses it; `make demo` has made it already (idempotent).
+"$PY" manage.py createcachetable
+
 pids=()
 stop() {
   trap - INT TERM EXIT

@@ -1,5 +1,5 @@
 """Admin pages: channel policies, the check-access page and the revoke action
 (policies.py); live channels, online members and webhook deliveries (live.py); the
-realtime status page (status.py)."""
+realtime status page (status.py); the outbox of outgoing events (outbox.py)."""
 
-from . import live, policies, status  # noqa: F401
+from . import live, outbox, policies, status  # noqa: F401

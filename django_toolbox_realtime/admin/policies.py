@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from ..authorization.patterns import compile_pattern
 from ..authorization.policies import decide
-from ..authorization.policy_rules import policy_problems
+from ..authorization.policy_rules import UNBOUND_USER_HINT, policy_problems, unbound_user_problem
 from ..authorization.presence import check_user_info, user_id_for, user_info_for
-from ..authorization.roles import hierarchy, user_role
+from ..authorization.roles import hierarchy, role_source, user_role
 from ..delivery.revocation import revoke_user
 from ..exceptions import RealtimeError
 from ..models import ChannelPolicy
@@ -54,6 +54,17 @@ def revoke_connections(modeladmin: Any, request: HttpRequest, queryset: QuerySet
 
 # --- policies ------------------------------------------------------------------------
 
+# Here rather than on the model field, so that changing it needs no migration.
+CHANNEL_HELP = _(
+    "An exact channel name such as private-teacher, or a pattern such as "
+    "presence-classroom-{id}. Must start with private-, private-encrypted- or "
+    "presence-: public channels cannot be protected. A placeholder matches one or "
+    "more of A-Z a-z 0-9 _ = @ , ; (never - or .). The reserved placeholder {user} "
+    "matches only the user whose id it is: private-user-{user} lets every user "
+    "subscribe to their own channel only (07 or any other spelling of 7 is refused). "
+    "Any other placeholder, even {user_id}, matches any value."
+)
+
 
 class ChannelPolicyForm(forms.ModelForm):
     min_role = forms.ChoiceField(label=_("minimum role"), choices=())
@@ -75,7 +86,10 @@ class ChannelPolicyForm(forms.ModelForm):
         field = self.fields["min_role"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
-        field.help_text = _("Users with this role or a higher one may subscribe.")
+        field.help_text = " ".join(
+            [str(_("Users with this role or a higher one may subscribe.")), role_source()]
+        )
+        self.fields["channel"].help_text = CHANNEL_HELP
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or self.cleaned_data
@@ -108,6 +122,15 @@ class ChannelPolicyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).prefetch_related("allowed_groups")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        try:
+            problem = unbound_user_problem(compile_pattern(obj.channel))
+        except RealtimeError:  # the form refused it already; nothing to add
+            problem = None
+        if problem is not None:  # allowed (a teacher-only rule may mean it), but say so
+            self.message_user(request, f"{problem.message} {UNBOUND_USER_HINT}", messages.WARNING)
 
     @admin.display(description=_("kind"))
     def kind(self, obj: ChannelPolicy) -> str:
@@ -169,7 +192,12 @@ class ChannelPolicyAdmin(admin.ModelAdmin):
             if request.method == "POST" and "revoke" in request.POST:
                 return self._revoke(request, user, form.cleaned_data["channel"])
             decision = decide(user, form.cleaned_data["channel"])
-            context.update(checked_user=user, decision=decision, user_role=user_role(user))
+            context.update(
+                checked_user=user,
+                decision=decision,
+                user_role=user_role(user),
+                role_source=role_source(),
+            )
             if decision.policy is not None:
                 context["policy_url"] = reverse(
                     f"{self.admin_site.name}:{self.model._meta.app_label}_"

@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import health
 from ..backends import http_client as client
-from ..conf import credentials_problem, realtime_settings
+from ..conf import realtime_settings
+from ..credentials import credentials_problem
 from ..delivery.api import trigger_event
 from ..exceptions import RealtimeError
 from ..health.checks import HealthContext

@@ -16,6 +16,11 @@ arguments and returns ``False`` (deny), ``True`` (allow) or a dict (allow; on a
 presence channel the dict is merged into the member's ``user_info``). It adds to a
 matching :class:`~django_toolbox_realtime.models.ChannelPolicy`: both must allow.
 An exception inside an authorizer denies (and is logged): access fails closed.
+
+The reserved placeholder ``{user}`` works here as in policies: the channel matches
+only when its value is the requesting user's own id (checked before the function
+is called), and it is not passed as a keyword argument (the function already gets
+the user).
 """
 
 from __future__ import annotations
@@ -95,6 +100,13 @@ def autodiscover() -> None:
         if not _discovered:
             autodiscover_modules(MODULE_NAME)
             _discovered = True
+
+
+def registered() -> list[Authorizer]:
+    """Every registered authorizer (after :func:`autodiscover`), by pattern."""
+    autodiscover()
+    with _lock:
+        return [_registry[pattern] for pattern in sorted(_registry)]
 
 
 def find(channel_name: str) -> tuple[Authorizer, dict[str, str]] | None:

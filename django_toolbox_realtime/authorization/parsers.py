@@ -1,14 +1,16 @@
 """Strict parsers for the auth endpoints' bodies: a repeated key or field is an
 error, never last-wins (two ``channel_name`` values must not let a proxy and the
-view read different channels), and JSON NaN/Infinity are refused.
+view read different channels); for JSON, also NaN/Infinity and nesting deeper
+than ``bodies.MAX_JSON_DEPTH`` (the rules shared with the webhook, in
+:mod:`django_toolbox_realtime.bodies`).
 
-The functions parse raw bytes; the DRF parser classes wrap them for the CSRF
-check of session logins, which reads ``request.POST`` before the view runs.
+The functions parse raw bytes and raise DRF's ``ParseError`` (a 400); the DRF
+parser classes wrap them for the CSRF check of session logins, which reads
+``request.POST`` before the view runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -16,6 +18,9 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.parsers import FormParser, JSONParser
+
+from .. import bodies
+from ..exceptions import RealtimeValidationError
 
 
 def _unique(pairs: Iterable[tuple[str, Any]], label: str) -> dict[str, Any]:
@@ -28,25 +33,20 @@ def _unique(pairs: Iterable[tuple[str, Any]], label: str) -> dict[str, Any]:
     return result
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    return _unique(pairs, "JSON key")
-
-
-def _json_constant(name: str) -> Any:
-    raise drf_exceptions.ParseError(f"JSON {name} is not allowed.")
+def read_body(request: Any) -> bytes:
+    """The raw body, its Content-Length checked first (``bodies.read_body``)."""
+    try:
+        return bodies.read_body(request)
+    except RealtimeValidationError as exc:
+        raise drf_exceptions.ParseError(str(exc)) from exc
 
 
 def parse_strict_json(raw: bytes) -> dict[str, Any]:
-    """A JSON object; repeated keys and NaN/Infinity are errors, not last-wins."""
+    """A JSON object under ``bodies.load_json_object``'s rules."""
     try:
-        data = json.loads(
-            raw.decode("utf-8"), object_pairs_hook=_json_object, parse_constant=_json_constant
-        )
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise drf_exceptions.ParseError("Malformed JSON body.") from exc
-    if not isinstance(data, dict):
-        raise drf_exceptions.ParseError("The JSON body must be an object.")
-    return data
+        return bodies.load_json_object(raw)
+    except RealtimeValidationError as exc:
+        raise drf_exceptions.ParseError(str(exc)) from exc
 
 
 def parse_form(raw: bytes) -> dict[str, str]:

@@ -5,6 +5,12 @@ anchored on both ends; a placeholder matches one or more of
 ``A-Z a-z 0-9 _ = @ , ;`` and never ``-`` or ``.``, so ``presence-classroom-{id}``
 matches ``presence-classroom-101`` but not ``presence-classroom-1-extra``,
 ``presence-classroom-1.2`` or ``xpresence-classroom-1``.
+
+One placeholder name is reserved: ``{user}`` (:data:`USER_PLACEHOLDER`) matches
+like any other, and the policy engine then requires its value to be the
+requesting user's own id (``private-user-{user}``: each user's own channel only).
+Other names that look like a user id (``{user_id}``, ``{uid}``, ``{owner}``...) are
+not bound: :func:`unbound_user_placeholders` finds them for a system check.
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ from ..validation import SIGNED_KINDS, channel_kind, validate_channel_name
 # What one placeholder may match: channel characters minus the separators - and .
 PLACEHOLDER_VALUE = r"[A-Za-z0-9_=@,;]+"
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: The reserved placeholder bound to the requesting user's id (exactly this spelling).
+USER_PLACEHOLDER = "user"
+# Placeholder names, lower-cased without underscores, that suggest a user's id.
+_USER_LIKE = frozenset({"user", "userid", "userpk", "uid", "owner", "ownerid", "ownerpk"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,11 @@ class ChannelPattern:
     def is_exact(self) -> bool:
         return not self.placeholders
 
+    @property
+    def binds_user(self) -> bool:
+        """Whether the reserved ``{user}`` placeholder is in the pattern."""
+        return USER_PLACEHOLDER in self.placeholders
+
     def match(self, channel: str) -> dict[str, str] | None:
         """The placeholder values if ``channel`` matches, else None."""
         if self.regex is None:
@@ -48,6 +63,16 @@ class ChannelPattern:
             # sign private-encrypted-x (which would need a shared secret).
             return None
         return found.groupdict()
+
+
+def unbound_user_placeholders(pattern: ChannelPattern) -> tuple[str, ...]:
+    """The placeholders named like a user id (``user_id``, ``uid``, ``owner``, ``User``,
+    any case) that are not the bound ``{user}``: any value matches them."""
+    return tuple(
+        name
+        for name in pattern.placeholders
+        if name != USER_PLACEHOLDER and name.lower().replace("_", "") in _USER_LIKE
+    )
 
 
 def compile_pattern(source: Any) -> ChannelPattern:

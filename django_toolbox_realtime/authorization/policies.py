@@ -8,9 +8,10 @@ to ``channel`` and why (:class:`Decision`). A subscription is allowed only when
 2. the user is signed in and active,
 3. a :class:`~django_toolbox_realtime.models.ChannelPolicy` matches (the most
    specific one: exact names win over patterns), is active, the user's role is at
-   least its ``min_role`` and, when it names groups, the user is in one of them,
-4. and, if a code authorizer matches (:mod:`.authorizers`),
-   it returns True or a dict.
+   least its ``min_role``, when it names groups, the user is in one of them, and a
+   reserved ``{user}`` placeholder holds the user's own id (:mod:`.owner`),
+4. and, if a code authorizer matches (:mod:`.authorizers`), its own ``{user}``
+   holds the user's id and it returns True or a dict.
 
 Policies are compiled into an in-process matcher (``matcher``), and users' groups
 are cached (``groups``). A version key in Django's cache (``POLICY_CACHE``, see
@@ -34,7 +35,8 @@ from ..validation import SIGNED_KINDS, channel_kind, validate_channel_name
 from . import authorizers
 from .groups import prime_groups, user_groups
 from .matcher import PolicyRule, get_matcher
-from .roles import role_level, user_role
+from .owner import not_owner_reason, without_user
+from .roles import role_level, role_source, user_role
 from .version import current_version
 
 logger = logging.getLogger("django_toolbox_realtime.policies")
@@ -49,7 +51,8 @@ class Decision:
     ``code`` is a stable machine-readable reason (``allowed``, ``invalid_channel``,
     ``public_channel``, ``not_authenticated``, ``no_policy``, ``policy_inactive``,
     ``policy_role_unknown``, ``no_role``, ``role_too_low``, ``group_required``,
-    ``authorizer_denied``, ``authorizer_error``); ``reason`` says it in words.
+    ``not_owner``, ``authorizer_denied``, ``authorizer_error``); ``reason`` says
+    it in words.
     """
 
     allowed: bool
@@ -166,6 +169,9 @@ def _refuse_by_policy(
             name,
             **common,
         )
+    reason = not_owner_reason(user, common["params"], policy)
+    if reason is not None:
+        return _deny("not_owner", reason, name, **common)
     return None
 
 
@@ -186,7 +192,7 @@ def _refuse_by_role(
         what = f"role {role!r} is not in ROLE_HIERARCHY" if role else "has no role"
         return _deny(
             "no_role",
-            f"The user {what}; {policy} requires {policy.min_role!r} or higher.",
+            f"The user {what}; {policy} requires {policy.min_role!r} or higher. " + role_source(),
             name,
             **common,
         )
@@ -215,7 +221,10 @@ def _apply_authorizer(
         )
     authorizer, auth_params = found
     common.update(authorizer=authorizer, params={**params, **auth_params})
-    return _run_authorizer(user, name, authorizer, auth_params, common)
+    reason = not_owner_reason(user, auth_params, f"authorizer {authorizer}")
+    if reason is not None:
+        return _deny("not_owner", reason, name, **common)
+    return _run_authorizer(user, name, authorizer, without_user(auth_params), common)
 
 
 def _run_authorizer(

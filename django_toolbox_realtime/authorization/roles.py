@@ -2,6 +2,9 @@
 (``ROLE_RESOLVER``).
 
 A user may subscribe where a policy's ``min_role`` is at or below their role.
+By default (:func:`default_role_resolver`) roles come from the superuser flag, a
+``role`` attribute, or groups named after the roles in any letter case (a group
+``Student`` gives the role ``student``); :func:`role_source` says so in words.
 Least privilege everywhere: anonymous and inactive users, users without a role
 and users whose role is not in the hierarchy get no role level, so no policy
 allows them.
@@ -17,6 +20,8 @@ from ..validation import is_int
 from .groups import user_groups
 
 _hierarchy: dict[str, int] | None = None
+# casefolded role name -> the hierarchy's spelling (names that clash when folded are left out)
+_folded: dict[str, str] | None = None
 
 
 def is_valid_hierarchy(value: Any) -> bool:
@@ -40,10 +45,28 @@ def hierarchy() -> dict[str, int]:
     return _hierarchy
 
 
+def _roles_by_folded_name() -> dict[str, str]:
+    """Role names by their casefolded spelling, for matching group names; a folded
+    name that two roles share (``Admin`` and ``admin``) matches neither."""
+    global _folded
+    if _folded is None:
+        seen: dict[str, list[str]] = {}
+        for name in hierarchy():
+            seen.setdefault(name.casefold(), []).append(name)
+        _folded = {folded: names[0] for folded, names in seen.items() if len(names) == 1}
+    return _folded
+
+
+def _role_of_group(name: str) -> str | None:
+    """The role a group called ``name`` gives: the exact spelling first, then any case."""
+    return name if name in hierarchy() else _roles_by_folded_name().get(name.casefold())
+
+
 @on_reload
 def _forget_hierarchy() -> None:
-    global _hierarchy
+    global _hierarchy, _folded
     _hierarchy = None
+    _folded = None
 
 
 def role_level(role: str | None) -> int | None:
@@ -61,7 +84,8 @@ def top_role() -> str | None:
 
 def default_role_resolver(user: Any) -> str | None:
     """Superuser = top role; else a non-empty string ``role`` attribute; else the
-    most privileged of the user's groups named like a role; else None."""
+    most privileged of the user's groups named like a role (in any letter case:
+    ``Student`` gives ``student``); else None."""
     if getattr(user, "is_superuser", False):
         return top_role()
     role = getattr(user, "role", None)
@@ -70,8 +94,22 @@ def default_role_resolver(user: Any) -> str | None:
     if isinstance(role, str) and role:
         return role  # an unknown role stays unknown (no level): it is not upgraded
     roles = hierarchy()
-    named = [name for _, name in user_groups(user) if name in roles]
+    named = [role for _, group in user_groups(user) if (role := _role_of_group(group))]
     return max(named, key=lambda name: roles[name]) if named else None
+
+
+def role_source() -> str:
+    """Where roles come from, in words (for the ``no_role`` reason and the admin)."""
+    resolver = realtime_settings.ROLE_RESOLVER
+    if resolver is not default_role_resolver:
+        path = f"{getattr(resolver, '__module__', '?')}.{getattr(resolver, '__qualname__', '?')}"
+        return f"Roles come from {SETTINGS_NAME}['ROLE_RESOLVER'] = {path}."
+    roles = hierarchy()
+    return (
+        f"Roles come from {SETTINGS_NAME}['ROLE_RESOLVER'] (the default: superusers have "
+        "the top role, otherwise a user's role attribute, otherwise a group named like a "
+        f"role, in any letter case: {', '.join(sorted(roles, key=roles.__getitem__))})."
+    )
 
 
 def user_role(user: Any) -> str | None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..conf import credentials_problem, realtime_settings
+from ..conf import realtime_settings
+from ..credentials import credentials_problem
 from ..crypto import shared_secret, sign
 from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
 from ..validation import (

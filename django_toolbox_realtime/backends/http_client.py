@@ -20,7 +20,8 @@ import pusher
 import requests
 from pusher.http import GET, POST, Request
 
-from ..conf import SETTINGS_NAME, credentials_problem, on_reload, realtime_settings
+from ..conf import SETTINGS_NAME, on_reload, realtime_settings
+from ..credentials import credentials_problem
 from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 from ..validation import is_int
 

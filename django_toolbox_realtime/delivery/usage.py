@@ -1,9 +1,13 @@
 """Counts messages published today, for the daily budget shown by health.
 
-Counted in Django's default cache (one key per UTC day), so every process
-sharing that cache (Redis, Memcached, the database cache) adds to the same
-number. With the per-process local-memory cache each process counts its own.
-A message is one event published on one channel, as Pusher bills it on publish.
+Every process adds to the same number (``models.usage``): in the default cache
+when every process shares it atomically (Redis, Memcached), else in the
+database (``USAGE_COUNTER``), so events sent by a worker, ``manage.py shell`` or
+``realtime_trigger`` count like those of the web server. A message is one event
+published on one channel, as Pusher bills it on publish.
+
+A database count is written in the caller's transaction (a savepoint): events
+sent from a transaction that is rolled back are not counted.
 """
 
 from __future__ import annotations
@@ -12,42 +16,46 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.core.cache import cache
-
 from ..conf import realtime_settings
+from ..models.usage import add_count, counts_in_cache, read_total
 
 logger = logging.getLogger("django_toolbox_realtime.usage")
 
-_KEY = "toolbox_realtime:messages:{day}"
+NAME = "messages"
 _TTL = 2 * 24 * 3600
+#: Days of database counts kept (today and the days before it).
+_KEEP_DAYS = 2
+
+__all__ = ["Budget", "counts_in_cache", "messages_today", "record_messages", "todays_budget"]
 
 
-def _key(day: dt.date | None = None) -> str:
-    day = day or dt.datetime.now(dt.timezone.utc).date()
-    return _KEY.format(day=day.isoformat())
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def record_messages(count: int) -> None:
     """Add ``count`` to today's number. Never raises: counting must not block delivery."""
     if count <= 0:
         return
-    key = _key()
+    today = _today()
     try:
-        try:
-            cache.incr(key, count)
-        except ValueError:
-            # Missing key: add() is atomic, so two first writers don't both win.
-            if not cache.add(key, count, _TTL):
-                cache.incr(key, count)
-    except Exception:  # a cache outage must not fail a delivered event
-        logger.warning("Could not count %d message(s) in the cache.", count, exc_info=True)
+        add_count(
+            NAME,
+            today.isoformat(),
+            count,
+            ttl=_TTL,
+            sharded=True,
+            keep_from=(today - dt.timedelta(days=_KEEP_DAYS)).isoformat(),
+        )
+    except Exception:  # a cache or database outage must not fail a delivered event
+        logger.warning("Could not count %d message(s).", count, exc_info=True)
 
 
 def messages_today() -> int:
     try:
-        return int(cache.get(_key(), 0))
+        return read_total(NAME, [_today().isoformat()])
     except Exception:
-        logger.warning("Could not read today's message count from the cache.", exc_info=True)
+        logger.warning("Could not read today's message count.", exc_info=True)
         return 0
 
 
@@ -65,5 +73,5 @@ class Budget:
 
 
 def todays_budget() -> Budget:
-    """Today's count (one cache read) against ``DAILY_MESSAGE_BUDGET``."""
+    """Today's count (one read) against ``DAILY_MESSAGE_BUDGET``."""
     return Budget(messages_today(), int(realtime_settings.DAILY_MESSAGE_BUDGET))

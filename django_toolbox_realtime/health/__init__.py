@@ -7,6 +7,8 @@
   (see ``status_cache``), which the endpoints serve.
 * :func:`project_health` — ``/health``: database and cache (live) and
   ``services.pusher`` (cached).
+* ``public`` — what each caller may see of them: all of it for staff users and
+  monitors with ``HEALTH_TOKEN``, the status and the counts for anyone else.
 
 Statuses: ``healthy``, ``degraded``, ``unhealthy``, ``disabled``
 (``ENABLED`` is False). Only ``unhealthy`` answers HTTP 503.
@@ -79,13 +81,8 @@ def pusher_status(context: HealthContext | None = None) -> dict[str, Any]:
     context = context or HealthContext()
     results = run_checks(list(realtime_settings.HEALTH_CHECKS), context)
     status = overall(results) if context.enabled else DISABLED
-    snap = context.server()
-    if snap and snap.get("ok"):
-        channels = sorted(snap.get("channels") or {})
-        source = "server"
-    else:
-        channels = state.active_channels()
-        source = "state"
+    # The stored state, checked against the server's snapshot (see ``sources``).
+    channels, source = context.channels.names, context.channels.source
     # The HTTP API has no user total: distinct users of the presence channels listed
     # above, as the webhooks reported them.
     connected = state.connected_user_count(c for c in channels if c.startswith(PRESENCE_PREFIX))

@@ -13,7 +13,6 @@ To add one (for example the delivery backlog, once the outbox exists), subclass
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,16 +20,17 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
-from .. import state
 from ..backends import get_backend
 from ..backends import http_client as client
-from ..conf import SETTINGS_NAME, credentials_problem, realtime_settings
-from ..delivery import usage
+from ..conf import SETTINGS_NAME, realtime_settings
+from ..credentials import credentials_problem
+from ..delivery import outbox, usage
 from ..models import WebhookDelivery
-from . import server
+from ..webhooks import log as webhook_log
+from . import server, sources
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
 
@@ -74,8 +74,13 @@ class HealthContext:
 
     @cached_property
     def budget(self) -> usage.Budget:
-        """Today's message count (one cache read per report) against the budget."""
+        """Today's message count (one read per report) against the budget."""
         return usage.todays_budget()
+
+    @cached_property
+    def channels(self) -> sources.ActiveChannels:
+        """The active channels: the stored state, checked against the snapshot."""
+        return sources.active_channels(self.server())
 
     def server_fetched_at(self) -> float | None:
         """When the snapshot used was fetched (``server.clock``), if one was used."""
@@ -148,51 +153,65 @@ class ServerCheck(BaseCheck):
 
 
 class WebhookCheck(BaseCheck):
-    """Webhooks arrive and are accepted. A quiet app legitimately receives none,
-    so only a rejected latest delivery (wrong secret, wrong URL setup) warns."""
+    """Webhooks arrive and are accepted, and the stored state agrees with the server.
+
+    Rejections are counted, but anyone can send a webhook with a wrong signature,
+    and a quiet app legitimately receives none: it warns only on what an operator
+    must act on — within ``HEALTH_WEBHOOK_SILENCE_SECONDS``, webhooks were
+    rejected and none was accepted, while the stored state differs from the
+    server's (the server's own webhooks are refused: a wrong secret)."""
 
     name = "webhooks"
     critical = False
-    #: Rejections older than this no longer warn.
-    window = dt.timedelta(hours=1)
 
     def run(self) -> CheckResult:
-        since = self.context.now - self.window
+        now = self.context.now
+        silence = float(realtime_settings.HEALTH_WEBHOOK_SILENCE_SECONDS)
         latest = WebhookDelivery.objects.order_by("-pk").first()
-        summary = WebhookDelivery.objects.aggregate(
-            accepted=Max("received_at", filter=Q(outcome=WebhookDelivery.Outcome.ACCEPTED)),
-            rejected=Count(
-                "pk",
-                filter=Q(outcome=WebhookDelivery.Outcome.REJECTED, received_at__gte=since),
-            ),
-        )
-        accepted, rejected = summary["accepted"], summary["rejected"]
+        accepted = WebhookDelivery.objects.filter(
+            outcome=WebhookDelivery.Outcome.ACCEPTED
+        ).aggregate(at=Max("received_at"))["at"]
+        since_accepted = (now - accepted).total_seconds() if accepted else None
         details: dict[str, Any] = {
             "last_received_at": latest.received_at.isoformat() if latest else None,
             "last_outcome": latest.outcome if latest else None,
             "last_accepted_at": accepted.isoformat() if accepted else None,
             "seconds_since_last_accepted": (
-                round((self.context.now - accepted).total_seconds(), 1) if accepted else None
+                round(since_accepted, 1) if since_accepted is not None else None
             ),
-            "rejected_last_hour": rejected,
+            "rejected_last_hour": webhook_log.rejections_within(3600, now),
         }
-        snap = self.context.server()
-        if snap and snap.get("ok"):
-            on_server = set(snap.get("channels") or {})
-            stored = set(state.active_channels())
-            details["state_matches_server"] = on_server == stored
-            if on_server != stored:
-                details["hint"] = (
-                    "stored channel state differs from the server: webhooks may be lost "
-                    "(run manage.py realtime_sync)"
-                )
+        matches = self.context.channels.matches
+        if matches is not None:
+            details["state_matches_server"] = matches
+        if matches is False:
+            details["hint"] = (
+                "stored channel state differs from the server: webhooks are not set up, "
+                "lost or refused (run manage.py realtime_sync)"
+            )
+        rejected = webhook_log.rejections_within(silence, now)
+        quiet = since_accepted is None or since_accepted > silence
+        if rejected and quiet and matches is False:
+            reason = self._latest_rejection()
+            return CheckResult(
+                WARNING,
+                f"{rejected} webhook(s) rejected ({reason}) and none accepted in "
+                f"{silence:g} s, while the stored state differs from the server: check "
+                f"{SETTINGS_NAME}['WEBHOOK_SECRETS'] (or SECRET) against the server's",
+                details,
+            )
         if latest is None:
             return CheckResult(OK, "no webhook received yet", details)
-        if latest.outcome == WebhookDelivery.Outcome.REJECTED and latest.received_at >= since:
-            return CheckResult(
-                WARNING, f"the latest webhook was rejected: {latest.detail}", details
-            )
         return CheckResult(OK, "receiving webhooks", details)
+
+    @staticmethod
+    def _latest_rejection() -> str:
+        record = (
+            WebhookDelivery.objects.filter(outcome=WebhookDelivery.Outcome.REJECTED)
+            .order_by("-pk")
+            .first()
+        )
+        return record.detail if record and record.detail else "no reason recorded"
 
 
 class BudgetCheck(BaseCheck):
@@ -253,3 +272,18 @@ class CacheCheck(BaseCheck):
         if value != "ok":
             return CheckResult(ERROR, "the cache did not return what was stored")
         return CheckResult(OK, "available")
+
+
+class DeliveryCheck(BaseCheck):
+    """The outbox backlog: events waiting, the oldest one's age, refused and dead
+    ones, against the HEALTH_DELIVERY_* thresholds (see docs/delivery.md)."""
+
+    name = "delivery"
+    critical = False  # a backlog is not cured by taking this server out of rotation
+
+    def run(self) -> CheckResult:
+        if realtime_settings.DELIVERY != "outbox":
+            return CheckResult(SKIPPED, "no outbox (DELIVERY is not 'outbox')")
+        found = outbox.backlog(now=self.context.now)
+        status, message = found.verdict()
+        return CheckResult(status, message, found.details())

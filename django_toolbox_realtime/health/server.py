@@ -24,6 +24,7 @@ from typing import Any
 
 from django.core.cache import cache
 
+from ..clock import now_ms
 from ..conf import SETTINGS_NAME, realtime_settings
 from ..delivery import server_api
 from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError
@@ -126,7 +127,10 @@ def snapshot(wait_seconds: float | None = None) -> dict[str, Any]:
     if cached is not None and now - cached["fetched_at"] < p:
         return {**cached, "age_seconds": round(now - cached["fetched_at"], 1), "cached": True}
     if _may_fetch(now):
-        fresh = {**fetch(), "fetched_at": now}
+        # fetched_ms: the wall-clock time the server was asked (webhooks' time unit),
+        # to tell stored rows newer than the snapshot (see ``sources``).
+        fetched_ms = now_ms()
+        fresh = {**fetch(), "fetched_at": now, "fetched_ms": fetched_ms}
         _call("set", SNAPSHOT_KEY, fresh, max(60, math.ceil(6 * p)))
         return {**fresh, "age_seconds": 0.0, "cached": False}
     if cached is None:

@@ -1,8 +1,9 @@
 """Live channel and presence state, kept from the server's webhooks.
 
 Read it with :func:`active_channels`, :func:`online_users` and
-:func:`connected_user_count`. It is written by the webhook view (which runs
-:func:`apply_events` in a write of its own, after the delivery record), by
+:func:`connected_user_count` (health compares :func:`channel_times` with the
+server). It is written by the webhook view (which runs :func:`apply_events` in
+a write of its own, after the delivery record), by
 ``manage.py realtime_sync`` (:func:`reconcile`), and pruned by :func:`prune`.
 
 Rules every writer follows (see docs/webhooks-and-health.md):
@@ -22,6 +23,9 @@ Rules every writer follows (see docs/webhooks-and-health.md):
   and one that another process created meanwhile raises ``RowConflict`` (an
   IntegrityError): the transaction is rolled back and the body applied again
   (bounded retries: ``batch.run``, the one write mechanism).
+* Bounded: anyone may invent public channel names, so a write creates a public
+  channel's row only while fewer than ``STATE_MAX_PUBLIC_CHANNELS`` are stored
+  (``Batch.admits``); channels that need a signature are not capped.
 
 Modules: ``reading`` (queries), ``batch`` (one write: its rows, transaction and
 retries), ``transitions`` (what each event does), ``rows`` and ``row_sql`` (the
@@ -32,7 +36,13 @@ nothing of webhooks, delivery or health.
 
 from .batch import Batch, Change, run, send_changes
 from .maintenance import SyncReport, prune, reconcile
-from .reading import active_channels, connected_user_count, online_users, present_members
+from .reading import (
+    active_channels,
+    channel_times,
+    connected_user_count,
+    online_users,
+    present_members,
+)
 from .rows import RowConflict
 from .transitions import apply_events
 
@@ -43,6 +53,7 @@ __all__ = [
     "SyncReport",
     "active_channels",
     "apply_events",
+    "channel_times",
     "connected_user_count",
     "online_users",
     "present_members",

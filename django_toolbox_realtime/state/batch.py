@@ -25,11 +25,13 @@ from .. import signals
 from ..conf import realtime_settings
 from ..db import retried
 from ..models import ChannelState
+from ..validation import channel_kind
 from . import version
-from .row_sql import Adapter, select_locked, write_rows
+from .row_sql import Adapter, count_public, select_locked, write_rows
 from .rows import ChannelRow, MemberRow
 
 logger = logging.getLogger("django_toolbox_realtime.state")
+
 
 @dataclass(slots=True)
 class Change:
@@ -82,6 +84,8 @@ class Batch:
         self.dirty_members: set[tuple[str, str]] = set()
         self.whole_channels: set[str] = set()  # channels whose present members are loaded
         self.changes: list[Change] = []
+        # New public rows this write may still create (None: not counted yet).
+        self.public_room: int | None = None
 
     def grace_pending(self, at: dt.datetime) -> bool:
         """True while a leave at ``at`` is still within the grace period."""
@@ -129,6 +133,21 @@ class Batch:
             for m in select_locked(self.cursor, MemberRow, [("expired", limit)])
         ]
         return channels, members
+
+    def admits(self, name: str) -> bool:
+        """Whether this write may keep a row for channel ``name``: always for a row
+        it has and for channels that need a signature; for a new public channel
+        (anyone may invent one) only while fewer than ``STATE_MAX_PUBLIC_CHANNELS``
+        are stored. Call it before the transition that would create the row."""
+        if name in self.channels or channel_kind(name) != "public":
+            return True
+        if self.public_room is None:
+            cap = int(realtime_settings.STATE_MAX_PUBLIC_CHANNELS)
+            self.public_room = cap - count_public(self.cursor)
+        if self.public_room <= 0:
+            return False
+        self.public_room -= 1
+        return True
 
     def channel(self, name: str) -> ChannelRow:
         row = self.channels.get(name)

@@ -89,7 +89,7 @@ def _reconcile_channels(
     """Occupy or vacate each of ``names`` as the server has it, and copy its count."""
     for name in sorted(names):
         row = b.channels.get(name)
-        if newer(row, at_ms):
+        if newer(row, at_ms) or not b.admits(name):
             continue
         on_server = name in server_channels
         if on_server and (row is None or not row.occupied):

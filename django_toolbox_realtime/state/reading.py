@@ -34,6 +34,18 @@ def active_channels(prefix: str | None = None) -> list[str]:
     return list(rows.order_by("name").values_list("name", flat=True))
 
 
+def channel_times() -> dict[str, tuple[bool, int]]:
+    """Every stored channel row (occupied or recently vacated): name -> (active now,
+    ``time_ms`` of the newest event applied to it). For comparing the state with a
+    snapshot of the server taken at a known time."""
+    limit = cutoff()
+    rows = ChannelState.objects.values_list("name", "occupied", "vacating_at", "last_time_ms")
+    return {
+        name: (occupied and (vacating_at is None or vacating_at > limit), int(last_time_ms))
+        for name, occupied, vacating_at, last_time_ms in rows
+    }
+
+
 def online_users(channel: str) -> list[str]:
     """User ids present on the presence channel ``channel``, sorted."""
     rows = present_members().filter(channel=channel)

@@ -19,11 +19,11 @@ from django.db.models.constants import OnConflict
 
 from ..db import named, params
 from ..models import ChannelState, PresenceMember
+from ..validation import PRESENCE_PREFIX, PRIVATE_PREFIX, SERVER_TO_USER_PREFIX
 from .rows import ROWS, ChannelRow, MemberRow, Row, RowConflict
 
 #: Most rows in one INSERT statement.
 INSERT_ROWS = 500
-
 
 
 def _column(cls: type[Row], name: str) -> str:
@@ -178,6 +178,36 @@ def write_rows(cursor: Any, cls: type[Row], rows: Sequence[Any], adapt: Adapter)
         )
         if cursor.rowcount != len(chunk):
             raise RowConflict(f"{cls.MODEL.__name__} row created concurrently")
+
+
+#: The name prefixes of the channels that need a signature: every other is public.
+SIGNED_PREFIXES = (PRIVATE_PREFIX, PRESENCE_PREFIX, SERVER_TO_USER_PREFIX)
+#: The key of the PostgreSQL advisory lock that serializes new public rows.
+PUBLIC_ROWS_LOCK = 0x7472745F707562  # "trt_pub"
+
+
+@lru_cache(maxsize=8)
+def _count_public_sql(alias: str) -> str:
+    q = connections[alias].ops.quote_name
+    name = q(_column(ChannelRow, "name"))
+    # SUBSTR comparisons, exact on every backend (SQLite's LIKE ignores case).
+    signed = " OR ".join(f"SUBSTR({name}, 1, {len(p)}) = %s" for p in SIGNED_PREFIXES)
+    table = q(ChannelState._meta.db_table)
+    return named(f"SELECT COUNT(*) FROM {table} WHERE NOT ({signed})")  # noqa: S608
+
+
+def count_public(cursor: Any) -> int:
+    """Stored rows of public channels, through ``cursor`` (in the write's transaction).
+
+    On PostgreSQL, first takes a transaction-scoped advisory lock, so concurrent
+    writes that may create public rows count one after the other and the cap is
+    exact; SQLite serializes writers anyway.
+    """
+    connection = cursor.db
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PUBLIC_ROWS_LOCK])
+    cursor.execute(_count_public_sql(connection.alias), params(SIGNED_PREFIXES))
+    return int(cursor.fetchone()[0])
 
 
 @lru_cache(maxsize=8)

@@ -130,6 +130,8 @@ def newer(row: ChannelRow | MemberRow | None, time_ms: int) -> bool:
 def apply_one(b: Batch, ev: dict[str, Any], time_ms: int, at: dt.datetime) -> bool:
     """Apply one validated event; False when it was older than the stored state."""
     name, channel = ev["name"], ev["channel"]
+    if name in _OCCUPANCY and not b.admits(channel):
+        return True  # a public channel beyond the cap: not stored (nor signalled)
     if name == "channel_occupied" or name == "channel_vacated":
         if newer(b.channels.get(channel), time_ms):
             return False

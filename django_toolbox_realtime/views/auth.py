@@ -47,6 +47,21 @@ def _error(status: int, code: str, detail: str) -> Response:
     return Response({"error": code, "detail": detail}, status=status)
 
 
+def _sign_in_detail(request: Request) -> str:
+    """The 403's detail for an anonymous request; it names the accepted
+    ``Authorization`` keywords when the request sent another (never echoing it)."""
+    detail = NOT_AUTHENTICATED["detail"]
+    scheme = request.META.get("HTTP_AUTHORIZATION", "").split(" ", 1)[0].lower()
+    keywords: list[str] = []  # the token classes' keywords, in order, once each
+    for authenticator in request.authenticators or ():
+        own = getattr(authenticator, "keywords", None) or [getattr(authenticator, "keyword", "")]
+        keywords += [k for k in own if k and k not in keywords]
+    if not scheme or not keywords or scheme in {k.lower() for k in keywords}:
+        return detail
+    accepted = " or ".join(f"{k} <token>" for k in keywords)
+    return f"{detail} This Authorization keyword is not accepted: send Authorization: {accepted}."
+
+
 class _PusherAuthView(APIView):
     http_method_names = ["post"]
     # A session login's CSRF check reads request.POST, so DRF parses the body with
@@ -61,6 +76,13 @@ class _PusherAuthView(APIView):
         # override_settings works); the classes are imported once per list of paths.
         paths = tuple(realtime_settings.AUTHENTICATION_CLASSES)
         return [cls() for cls in _authentication_classes(paths)]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # The body is read (and its Content-Length checked) before anything else
+        # can: a session login's CSRF check reads request.POST, and Django's own
+        # request.body answers a lying Content-Length with a 500.
+        parsers.read_body(request)
+        super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -97,12 +119,13 @@ class _PusherAuthView(APIView):
     def authenticated_user(self, request: Request) -> Any:
         user = request.user  # runs the authentication classes (and CSRF for sessions)
         if not user or not user.is_authenticated or not getattr(user, "is_active", True):
-            raise drf_exceptions.NotAuthenticated(NOT_AUTHENTICATED["detail"])
+            raise drf_exceptions.NotAuthenticated(_sign_in_detail(request))
         return user
 
     def body(self, request: Request) -> Any:
         """The urlencoded form or the JSON object, within Django's
-        DATA_UPLOAD_MAX_MEMORY_SIZE (the body is read through ``HttpRequest.body``) and
+        DATA_UPLOAD_MAX_MEMORY_SIZE (the body is read through ``HttpRequest.body``, in
+        ``initial``, which also checks its Content-Length) and
         DATA_UPLOAD_MAX_NUMBER_FIELDS; another content type is a 415. Parsed once."""
         if isinstance(request.successful_authenticator, SessionAuthentication):
             return request.data  # already parsed for the CSRF check: reused

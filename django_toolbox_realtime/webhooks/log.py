@@ -11,10 +11,16 @@ Records are written with one SQL statement each (every webhook writes one); an
 accepted body's digest is inserted skipping an existing one, so a repeated body
 is told by the rowcount rather than by an IntegrityError that would abort the
 transaction on PostgreSQL.
+
+Rejections are noise an attacker controls: each is counted (``models.usage``, per
+:data:`BUCKET_MINUTES`), and only the first ``WEBHOOK_REJECTIONS_LOGGED`` of each
+period are recorded, with their reason, so that forged webhooks cannot grow the
+log or flush the accepted records out of it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import unicodedata
 from collections.abc import Iterable
@@ -29,11 +35,18 @@ from .. import clock
 from ..conf import realtime_settings
 from ..db import named, params, retried
 from ..models import WebhookDelivery
+from ..models.usage import add_count, read_total
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
 
 #: Prune once every this many records (by primary key), not on every request.
 PRUNE_EVERY = 16
+
+#: The counter of rejected webhooks, and the length of its periods.
+REJECTED = "webhooks.rejected"
+BUCKET_MINUTES = 5
+#: Rejection counts kept (seconds): health reads the last hour at most.
+_KEEP_SECONDS = 2 * 3600
 
 _COLUMNS = (
     "received_at",
@@ -140,6 +153,43 @@ def set_detail(pk: int, detail: str) -> None:
     WebhookDelivery.objects.filter(pk=pk).update(detail=clean_text(detail, 255))
 
 
+def period_of(at: dt.datetime) -> str:
+    """The rejection counter's period of ``at`` (UTC, sortable text)."""
+    at = at.astimezone(dt.timezone.utc)
+    return f"{at:%Y-%m-%dT%H}:{at.minute - at.minute % BUCKET_MINUTES:02d}"
+
+
+def periods_within(seconds: float, now: dt.datetime | None = None) -> list[str]:
+    """The periods of the last ``seconds`` (the current one included)."""
+    now = now or timezone.now()
+    step = dt.timedelta(minutes=BUCKET_MINUTES)
+    count = max(1, -(-int(seconds) // int(step.total_seconds())))
+    return sorted({period_of(now - i * step) for i in range(count)})
+
+
+def count_rejection() -> int | None:
+    """Count one rejected delivery; the count of its period so far (None when the
+    count could not be written)."""
+    now = timezone.now()
+    try:
+        return add_count(
+            REJECTED,
+            period_of(now),
+            1,
+            ttl=_KEEP_SECONDS,
+            keep_from=period_of(now - dt.timedelta(seconds=_KEEP_SECONDS)),
+            returning=True,
+        )
+    except Exception:
+        logger.warning("Could not count a rejected webhook.", exc_info=True)
+        return None
+
+
+def rejections_within(seconds: float, now: dt.datetime | None = None) -> int:
+    """Rejected deliveries counted in the periods of the last ``seconds``."""
+    return read_total(REJECTED, periods_within(seconds, now))
+
+
 def record(
     outcome: str,
     status_code: int,
@@ -149,9 +199,14 @@ def record(
     event_names: str = "",
     detail: str = "",
 ) -> int | None:
-    """Store a rejected or duplicate delivery; its primary key. Never raises:
-    logging must not fail the response. (Retried like every write: see
+    """Store a rejected or duplicate delivery; its primary key (None when not
+    stored: a rejection beyond the period's sample is only counted). Never
+    raises: logging must not fail the response. (Retried like every write: see
     ``db.retried``.)"""
+    if outcome == WebhookDelivery.Outcome.REJECTED:
+        counted = count_rejection()
+        if counted is not None and counted > int(realtime_settings.WEBHOOK_REJECTIONS_LOGGED):
+            return None
     try:
         pk = retried(
             lambda: insert(

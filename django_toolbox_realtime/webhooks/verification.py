@@ -10,7 +10,6 @@ answer and a short reason that never contains a secret.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import re
@@ -20,9 +19,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
+from .. import bodies
 from ..clock import now_ms, tolerance_ms
-from ..conf import SETTINGS_NAME, is_placeholder_secret, on_reload, realtime_settings
+from ..conf import SETTINGS_NAME, on_reload, realtime_settings
+from ..credentials import is_placeholder_secret
 from ..crypto import sign
+from ..exceptions import RealtimeValidationError
 from ..validation import MAX_USER_ID_LENGTH, is_int
 
 logger = logging.getLogger("django_toolbox_realtime.webhooks")
@@ -108,20 +110,23 @@ def _forget_secrets() -> None:
 
 
 def read_body(request: HttpRequest) -> bytes:
-    """The raw body, refusing anything larger than ``WEBHOOK_MAX_BODY_BYTES``."""
+    """The raw body, refusing anything larger than ``WEBHOOK_MAX_BODY_BYTES`` and a
+    Content-Length that is not a number or that the body does not reach."""
     limit = int(realtime_settings.WEBHOOK_MAX_BODY_BYTES)
-    declared = request.META.get("CONTENT_LENGTH") or "0"
     try:
-        length = int(declared)
-    except ValueError:
-        raise WebhookRejected(400, "invalid Content-Length") from None
+        length = bodies.declared_length(request.META)
+    except RealtimeValidationError as exc:
+        raise WebhookRejected(400, str(exc)) from None
     if length > limit:
         raise WebhookRejected(413, f"body of {length} bytes exceeds {limit}")
     # Read one byte more than allowed: a body longer than it claimed is caught too.
     body = request.read(limit + 1)
     if len(body) > limit:
         raise WebhookRejected(413, f"body exceeds {limit} bytes")
-    return body
+    try:
+        return bodies.check_complete(body, length)
+    except RealtimeValidationError as exc:
+        raise WebhookRejected(400, str(exc)) from None
 
 
 def verify_signature(request: HttpRequest, body: bytes) -> None:
@@ -155,10 +160,6 @@ def verify_signature(request: HttpRequest, body: bytes) -> None:
         matched |= constant_time_compare(sign(secret, body), signature)
     if not matched:
         raise WebhookRejected(401, "invalid signature")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON here")
 
 
 def check_time(time_ms: Any, now: int | None = None) -> int:
@@ -218,13 +219,13 @@ def normalize_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_body(body: bytes, now: int | None = None) -> WebhookPayload:
-    """Decode and validate a (verified) body. Nothing is applied here."""
+    """Decode and validate a (verified) body. Nothing is applied here. The JSON
+    rules are the auth endpoints' (``bodies.load_json_object``): one object, no
+    repeated key, no NaN/Infinity, at most ``bodies.MAX_JSON_DEPTH`` levels."""
     try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):  # includes UnicodeDecodeError, huge ints
-        raise WebhookRejected(400, "body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise WebhookRejected(400, "body must be a JSON object")
+        data = bodies.load_json_object(body)
+    except RealtimeValidationError as exc:
+        raise WebhookRejected(400, str(exc)) from None
     if "time_ms" not in data:
         raise WebhookRejected(400, "time_ms is missing")
     time_ms = check_time(data["time_ms"], now)

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# Registers the classroom.E0xx system checks (the module imports no models).
+from . import checks  # noqa: F401
+
 
 class ClassroomConfig(AppConfig):
     name = "example_project.classroom"

@@ -60,8 +60,38 @@ class Quiz(models.Model):
         return self.title
 
 
+class QuizAttempt(models.Model):
+    """One accepted submission of a quiz by a student (at most
+    ``settings.QUIZ_MAX_ATTEMPTS`` per quiz and student: see ``quizzes.py``). ``number``
+    counts a student's attempts at a quiz from 1 and is unique per quiz and student,
+    so two concurrent submissions cannot both take the last attempt."""
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
+    number = models.PositiveSmallIntegerField()
+    score = models.PositiveIntegerField()
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["quiz", "student", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quiz", "student", "number"], name="classroom_quizattempt_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="classroom_quizattempt_number_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quiz} #{self.number} by {self.student}"
+
+
 class Agent(models.Model):
-    """An AI agent (e.g. the grader) whose status the dashboard shows live."""
+    """An AI agent (e.g. the grader) whose status the dashboard shows live: each save
+    is broadcast by the model bridge (``realtime.py``)."""
 
     class Status(models.TextChoices):
         IDLE = "idle"
@@ -72,6 +102,14 @@ class Agent(models.Model):
     name = models.SlugField(max_length=50, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDLE)
     updated_at = models.DateTimeField(auto_now=True)
+    # Who set the status last (shown on the agent's private channel: realtime.py).
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["name"]

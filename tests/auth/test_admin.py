@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.messages import WARNING
 from django.core.cache import cache
 
 from django_toolbox_realtime import checks, decide
@@ -192,3 +193,77 @@ def test_deploy_check_about_per_process_cache(settings):
         }
     }
     assert checks.check_policy_cache_shared() == []
+
+
+# --- owner-bound channels and role sources (issue 8, items 1 and 9) ---------------------
+
+
+def test_policy_form_explains_user_placeholder_and_roles(admin_client):
+    page = admin_client.get(ADD).content.decode()
+    assert "{user}" in page and "only the user whose id" in page
+    assert "Roles come from" in page and "any letter case" in page
+
+
+def test_saving_an_unbound_user_placeholder_warns(admin_client):
+    response = admin_client.post(ADD, _form("private-user-{user_id}"), follow=True)
+    assert ChannelPolicy.objects.filter(channel="private-user-{user_id}").exists()
+    (warning,) = [m for m in response.context["messages"] if m.level == WARNING]
+    text = str(warning)
+    assert "{user_id}" in text and "{user}" in text and "any user" in text
+    bound = admin_client.post(ADD, _form("private-user-{user}"), follow=True)
+    assert ChannelPolicy.objects.filter(channel="private-user-{user}").exists()
+    assert not [m for m in bound.context["messages"] if m.level == WARNING]
+
+
+def test_check_access_explains_not_owner(admin_client, policy, make_user):
+    policy("private-user-{user}", "student")
+    sam, other = make_user("sam", "student"), make_user("kim", "student")
+    denied = admin_client.get(CHECK, {"user": "sam", "channel": f"private-user-{other.pk}"})
+    assert denied.context["decision"].code == "not_owner"
+    assert f"user={other.pk} is not you (you are user {sam.pk})".encode() in denied.content
+    alias = admin_client.get(CHECK, {"user": "sam", "channel": f"private-user-0{sam.pk}"})
+    assert alias.context["decision"].code == "not_owner"
+    own = admin_client.get(CHECK, {"user": "sam", "channel": f"private-user-{sam.pk}"})
+    assert own.context["decision"].allowed
+
+
+def test_check_access_no_role_says_where_roles_come_from(admin_client, policy, make_user):
+    policy("private-student", "student")
+    make_user("norole")
+    page = admin_client.get(CHECK, {"user": "norole", "channel": "private-student"})
+    assert page.context["decision"].code == "no_role"
+    assert b"group named like a role" in page.content and b"ROLE_RESOLVER" in page.content
+
+
+@pytest.mark.parametrize(
+    ("channel", "active", "warned"),
+    [
+        ("private-user-{user_id}", True, True),
+        ("private-user-{UID}", True, True),
+        ("private-doc-{Owner_Id}", True, True),
+        ("presence-desk-{userid}", True, True),
+        ("private-user-{user_pk}", True, True),
+        ("private-user-{User}", True, True),  # only lower-case {user} is bound
+        ("private-user-{user_id}", False, False),
+        ("private-user-{user}", True, False),
+        ("private-room-{id}", True, False),
+        ("private-user-{user}-doc-{owner}", True, True),
+    ],
+)
+def test_check_warns_about_unbound_user_placeholders(db, channel, active, warned):
+    ChannelPolicy.objects.create(channel=channel, min_role="teacher", is_active=active)
+    messages = checks.check_channel_authorization(databases=["default"])
+    assert ("toolbox_realtime.W014" in _ids(messages)) is warned
+    if warned:
+        (warning,) = (m for m in messages if m.id == "toolbox_realtime.W014")
+        assert channel in warning.msg and "{user}" in warning.hint
+
+
+def test_check_warns_about_unbound_user_placeholders_of_authorizers(authorizer):
+    @authorizer("private-inbox-{owner}")
+    def inbox(user, owner):
+        return True
+
+    messages = checks.check_channel_authorization(databases=None)
+    assert _ids(messages) == ["toolbox_realtime.W014"]
+    assert "private-inbox-{owner}" in messages[0].msg and "inbox" in messages[0].msg

@@ -25,6 +25,7 @@ EXPECTED_POLICIES = {
     "private-agent-metrics": "admin",
     "private-system-health": "admin",
     "private-agent-tasks": "teacher",
+    "private-user-{user}": "student",
 }
 
 
@@ -92,6 +93,15 @@ def test_demo_channel_table(demo):
     for channel, allowed in expectations.items():
         got = {name for name, user in users.items() if decide(user, channel).allowed}
         assert got == allowed, channel
+
+
+def test_demo_users_have_their_own_channel_only(demo):
+    """SECURITY_CASES 29 on the demo data: private-user-{user}, student and up."""
+    for name, user in demo.items():
+        assert decide(user, f"private-user-{user.pk}").allowed, name
+        others = [u for u in demo.values() if u.pk != user.pk]
+        assert all(decide(user, f"private-user-{o.pk}").code == "not_owner" for o in others)
+        assert decide(user, f"private-user-0{user.pk}").code == "not_owner"
 
 
 def post_credentials(client, url, encoding, **fields):

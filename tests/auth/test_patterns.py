@@ -87,3 +87,15 @@ def test_exact_names_beat_patterns_and_specific_patterns_beat_general_ones():
     assert index.find("private-agent-7-log")[1] == "private-agent-{id}-log"
     assert index.find("private-agent") is None
     assert len(index) == 4
+
+
+def test_user_placeholder_is_reserved_and_user_like_names_are_found():
+    from django_toolbox_realtime.authorization.patterns import unbound_user_placeholders
+
+    assert compile_pattern("private-user-{user}").binds_user
+    assert not compile_pattern("private-user-{user_id}").binds_user
+    assert not compile_pattern("private-user-{User}").binds_user
+    assert compile_pattern("private-user-{user}").match("private-user-7") == {"user": "7"}
+    mixed = compile_pattern("private-{user}-doc-{Owner_Id}-{x}-{UID}")
+    assert unbound_user_placeholders(mixed) == ("Owner_Id", "UID")
+    assert unbound_user_placeholders(compile_pattern("private-room-{id}")) == ()

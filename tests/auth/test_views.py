@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from urllib.parse import urlencode
 
@@ -553,3 +554,192 @@ def test_fuzzed_form_never_fails_or_signs_junk(as_student, classroom, socket_id,
     if response.status_code == 200:
         assert socket_id.isascii() and channel in ("presence-classroom-101",)
         assert signs(response, socket_id, channel, response.json()["channel_data"])
+
+
+# --- issue 8 item 2 (SECURITY_CASES 30, 31): malformed requests are 400, never 500 ----
+
+
+@pytest.fixture
+def app_middleware_only(settings):
+    """Without the example project's own middleware (its Content-Length guard would
+    answer first): the app's views must hold in any project."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("example_project.")]
+
+
+def nested_json(depth: int) -> str:
+    """A JSON object whose ``socket_id`` holds ``depth - 1`` more levels of nesting."""
+    inner = "[" * (depth - 1) + "]" * (depth - 1)
+    return '{"socket_id": ' + (inner or '"1.1"') + ', "channel_name": "private-student"}'
+
+
+def csrf_browser(user):
+    """A logged-in browser with its CSRF token: (client, headers)."""
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    browser.get("/admin/login/")  # any page that sets the CSRF cookie
+    return browser, {"HTTP_X_CSRFTOKEN": browser.cookies["csrftoken"].value}
+
+
+@pytest.fixture(params=["token", "session"])
+def logged_in(request, student, token_client):
+    """(client, extra headers) of the student, by token or by session + CSRF token."""
+    if request.param == "token":
+        return token_client(student), {}
+    return csrf_browser(student)
+
+
+@pytest.mark.parametrize("depth", [33, 900, 2_000, 100_000])
+@pytest.mark.parametrize("url", [AUTH_URL, USER_AUTH_URL])
+def test_deeply_nested_json_is_400(app_middleware_only, logged_in, table, url, depth):
+    client, extra = logged_in
+    response = client.post(url, nested_json(depth), content_type="application/json", **extra)
+    assert response.status_code == 400, response.content
+    assert "auth" not in response.json()
+    assert "32" in response.json()["detail"]  # names the bound
+
+
+def test_nesting_within_the_bound_is_not_refused(as_student, table):
+    # Extra fields are ignored; nesting below the bound is not an error.
+    body = json.dumps({"socket_id": "1.1", "channel_name": "private-student", "x": [[[{}]]]})
+    response = as_student.post(AUTH_URL, body, content_type="application/json")
+    assert response.status_code == 200 and signs(response, "1.1", "private-student")
+
+
+BAD_CONTENT_LENGTHS = ["abc", "-1", "-100", "+44", "4_4", " 44", "٤٤", "1e2", "9" * 5000]
+
+
+@pytest.mark.parametrize("content_length", BAD_CONTENT_LENGTHS)
+@pytest.mark.parametrize("url", [AUTH_URL, USER_AUTH_URL])
+def test_bad_content_length_is_400(app_middleware_only, logged_in, table, url, content_length):
+    client, extra = logged_in
+    body = "socket_id=1.1&channel_name=private-student"
+    response = client.post(
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=content_length,
+        **extra,
+    )
+    assert response.status_code == 400, response.content
+    assert "Content-Length" in response.json()["detail"] and "auth" not in response.json()
+
+
+@pytest.mark.parametrize("url", [AUTH_URL, USER_AUTH_URL])
+def test_content_length_larger_than_the_body_is_400(app_middleware_only, logged_in, table, url):
+    """The body ends before its Content-Length (as when a client half-closes):
+    refused, not signed on a truncated body."""
+    client, extra = logged_in
+    body = b"socket_id=1.1&channel_name=private-student"
+    response = client.post(
+        url,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(body) + 10),
+        **{"wsgi.input": io.BytesIO(body)},  # ends where a socket would
+        **extra,
+    )
+    assert response.status_code == 400, response.content
+    assert "Content-Length" in response.json()["detail"] and "auth" not in response.json()
+
+
+def test_a_truncated_body_that_still_parses_is_not_signed(app_middleware_only, as_student, table):
+    """``socket_id=1.1&channel_name=private-student`` cut short still parses
+    (``private-stud``): the length check refuses it anyway."""
+    body = b"socket_id=1.1&channel_name=private-student"
+    response = as_student.post(
+        AUTH_URL,
+        body,
+        content_type="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body[:-7])},
+    )
+    assert response.status_code == 400 and "auth" not in response.json()
+
+
+def test_a_correct_content_length_and_none_at_all_are_fine(as_student, table):
+    body = "socket_id=1.1&channel_name=private-student"
+    form = "application/x-www-form-urlencoded"
+    ok = as_student.post(AUTH_URL, body, content_type=form, CONTENT_LENGTH=str(len(body)))
+    assert ok.status_code == 200 and signs(ok, "1.1", "private-student")
+    empty = as_student.post(AUTH_URL, "", content_type=form)  # no Content-Length at all
+    assert empty.status_code == 400 and "socket_id" in empty.json()["detail"]
+
+
+# --- issue 8 item 3: socket ids have bounded parts ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "socket_id",
+    [
+        "1" * 5_000 + "." + "1" * 4_999,  # SECURITY_CASES 1: 10,000 characters
+        "1" * 21 + ".1",
+        "1." + "1" * 21,
+    ],
+)
+@pytest.mark.parametrize("url", [AUTH_URL, USER_AUTH_URL])
+def test_overlong_socket_ids_are_400(as_student, table, socket_id, url):
+    response = form_post(as_student, url, socket_id=socket_id, channel_name="private-student")
+    assert response.status_code == 400
+    assert "auth" not in response.json() and "20 digits" in response.json()["detail"]
+
+
+def test_twenty_digits_per_part_are_signed(as_student, table):
+    socket_id = "9" * 20 + "." + "0" * 20
+    response = form_post(as_student, socket_id=socket_id, channel_name="private-student")
+    assert response.status_code == 200 and signs(response, socket_id, "private-student")
+
+
+# --- issue 8 item 10: DRF's own "Token" keyword ---------------------------------------
+
+
+def token_key(user):
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@pytest.mark.parametrize("keyword", ["Token", "token", "TOKEN", "Bearer", "bearer"])
+@pytest.mark.parametrize("url", [AUTH_URL, USER_AUTH_URL])
+def test_token_and_bearer_keywords(student, table, keyword, url):
+    client = Client(HTTP_AUTHORIZATION=f"{keyword} {token_key(student)}")
+    response = form_post(client, url, socket_id="1.1", channel_name="private-student")
+    assert response.status_code == 200, response.content
+    if url == AUTH_URL:
+        assert signs(response, "1.1", "private-student")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Token", "Token ", "Token a b", "Token \xff", "Bearer", "Token nope", "Token {key}x"],
+)
+def test_malformed_token_headers_are_json_403(student, table, header):
+    client = Client(HTTP_AUTHORIZATION=header.format(key=token_key(student)))
+    response = form_post(client, socket_id="1.1", channel_name="private-student")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"] == "not_authenticated" and "auth" not in response.json()
+
+
+@pytest.mark.parametrize("header", ["Basic YTpi", "JWT abc.def", "Bearer-Token abc", "Key abc"])
+def test_another_keyword_is_told_which_to_use(table, header):
+    client = Client(HTTP_AUTHORIZATION=header)
+    response = form_post(client, socket_id="1.1", channel_name="private-student")
+    assert response.status_code == 403 and response.json()["error"] == "not_authenticated"
+    detail = response.json()["detail"]
+    assert "Authorization: Bearer <token>" in detail and "Token <token>" in detail
+    assert header.split()[1] not in detail  # the credentials are never echoed
+
+
+def test_no_header_or_no_token_class_gets_the_plain_message(settings, table):
+    no_header = form_post(Client(), socket_id="1.1", channel_name="private-student")
+    assert no_header.json()["detail"] == "Sign in first."
+    settings.TOOLBOX_REALTIME = {
+        **settings.TOOLBOX_REALTIME,
+        "AUTHENTICATION_CLASSES": [
+            "django_toolbox_realtime.authentication.CSRFEnforcingSessionAuthentication"
+        ],
+    }
+    session_only = form_post(
+        Client(HTTP_AUTHORIZATION="Basic YTpi"), socket_id="1.1", channel_name="private-student"
+    )
+    assert session_only.status_code == 403 and session_only.json()["detail"] == "Sign in first."

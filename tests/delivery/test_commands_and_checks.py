@@ -113,10 +113,45 @@ def test_realtime_check_with_wrong_secret_says_so(soketi, settings):
 
 
 @pytest.mark.integration
+def test_realtime_check_proves_the_key_over_a_websocket(soketi):
+    out = io.StringIO()
+    call_command("realtime_check", stdout=out)
+    assert f"ws://127.0.0.1:{soketi.port}" in out.getvalue()
+    assert "pusher:connection_established" in out.getvalue()
+
+
+@pytest.mark.integration
+def test_realtime_check_with_wrong_key_says_so(soketi, settings):
+    """soketi's HTTP API ignores the key: only the WebSocket probe catches it."""
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "KEY": "wrong-key-123"}
+    out = io.StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("realtime_check", stdout=out, stderr=io.StringIO())
+    message = str(info.value)
+    assert "TOOLBOX_REALTIME['KEY']" in message and "4001" in message
+    assert "does not exist" in message
+    assert soketi.secret not in message + out.getvalue()
+
+
+@pytest.mark.integration
 def test_realtime_check_with_wrong_app_id_says_so(soketi, settings):
     settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "APP_ID": "999"}
     with pytest.raises(CommandError, match="APP_ID"):
         call_command("realtime_check", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_realtime_check_when_nothing_listens_names_the_settings(settings):
+    """tests.settings point at 127.0.0.1:9, where nothing listens."""
+    with pytest.raises(CommandError) as info:
+        call_command("realtime_check", stdout=io.StringIO(), stderr=io.StringIO())
+    message = str(info.value)
+    assert "127.0.0.1:9" in message and "TOOLBOX_REALTIME['HOST']" in message
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "61", "nan"])
+def test_realtime_check_refuses_a_timeout_out_of_bounds(timeout):
+    with pytest.raises(CommandError, match="--timeout"):
+        call_command("realtime_check", "--timeout", timeout, stdout=io.StringIO())
 
 
 def test_realtime_check_reports_configuration_errors(settings):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from django_toolbox_realtime.exceptions import RealtimeValidationError
 from django_toolbox_realtime.validation import (
     MAX_PAYLOAD_BYTES,
+    MAX_SOCKET_ID_PART_DIGITS,
     channel_kind,
     chunked,
     encode_payload,
@@ -92,6 +93,28 @@ def test_invalid_socket_ids(socket_id):
 
 def test_valid_socket_id():
     assert validate_socket_id("1234.5678") == "1234.5678"
+
+
+@pytest.mark.parametrize(
+    "socket_id",
+    [
+        "1" * 5_000 + "." + "1" * 4_999,  # SECURITY_CASES 1: 10,000 characters
+        "1" * (MAX_SOCKET_ID_PART_DIGITS + 1) + ".1",
+        "1." + "1" * (MAX_SOCKET_ID_PART_DIGITS + 1),
+    ],
+)
+def test_socket_id_parts_are_bounded(socket_id):
+    assert MAX_SOCKET_ID_PART_DIGITS == 20  # what real servers issue fits
+    with pytest.raises(RealtimeValidationError) as caught:
+        validate_socket_id(socket_id)
+    message = str(caught.value)
+    assert "at most 20 digits" in message and len(message) < 160  # names the limit, briefly
+    assert caught.value.limit == MAX_SOCKET_ID_PART_DIGITS
+
+
+def test_the_longest_socket_id_is_valid():
+    longest = "9" * MAX_SOCKET_ID_PART_DIGITS + "." + "9" * MAX_SOCKET_ID_PART_DIGITS
+    assert validate_socket_id(longest) == longest
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ PACKAGE = "django_toolbox_realtime"
 ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 
 CORE = {"__init__", "exceptions", "signals", "validation", "conf", "crypto", "clock", "db"}
+CORE |= {"bodies", "credentials"}
 SURFACES = {"views", "admin", "management", "templatetags", "urls", "checks", "testing"}
 SURFACES |= {"authentication", "apps", "middleware"}
 ROOMS = {"models", "authorization", "webhooks", "state", "delivery", "bridge", "backends"}

@@ -1,11 +1,14 @@
 """Random bodies and headers never produce a 5xx (hypothesis).
 
 Half the examples carry a valid signature, so the fuzzing reaches the JSON and
-event validation and the state code, not only the signature check.
+event validation and the state code, not only the signature check. Bodies nest
+around the JSON bound and far beyond it, repeat keys, and come with Content-Length
+values that lie (not a number, negative, shorter or longer than the body).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -93,11 +96,44 @@ structured_body = st.builds(
     ),
     st.dictionaries(st.text(max_size=6), json_value, max_size=2),
 )
+
+
+@st.composite
+def deep_body(draw: Any) -> bytes:
+    """A webhook whose client event's data nests around the bound (32) or far
+    beyond Python's own limit."""
+    depth = draw(st.one_of(st.integers(25, 40), st.integers(900, 5_000)))
+    data = "[" * depth + "1" + "]" * depth
+    event = '{"name": "client_event", "channel": "private-a", "event": "client-x", "data": '
+    return b'{"time_ms": %d, "events": [%s%s}]}' % (now_ms(), event.encode(), data.encode())
+
+
+@st.composite
+def repeated_key_body(draw: Any) -> bytes:
+    """A plausible body with one key written twice (by hand: json.dumps cannot)."""
+    key = draw(st.sampled_from(["time_ms", "events", "name", "channel", "user_id"]))
+    event = '{"name": "member_added", "channel": "presence-a", "user_id": "1"}'
+    body = f'{{"time_ms": {now_ms()}, "events": [{event}]}}'
+    value = json.dumps(
+        draw(st.one_of(st.sampled_from(["presence-b", "2", "member_removed"]), json_leaf))
+    )
+    at = body.index(f'"{key}"')
+    return (body[:at] + f'"{key}": {value}, ' + body[at:]).encode()
+
+
 raw_body = st.one_of(
     st.binary(max_size=300),
     structured_body,
     structured_body,
     json_value.map(lambda v: json.dumps(v).encode()),
+    deep_body(),
+    repeated_key_body(),
+)
+content_length = st.one_of(
+    st.none(),  # the true length
+    st.none(),
+    st.integers(-3, 3),  # added to the true length: shorter, or longer than the body
+    st.sampled_from(["", "abc", "-1", "+5", "1_0", " 5", "٥", "9" * 5000, "1e3"]),
 )
 header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=80)
 
@@ -113,16 +149,24 @@ header_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255
     key=st.one_of(st.none(), header_text),
     signature=st.one_of(st.none(), header_text),
     content_type=header_text,
+    declared=content_length,
 )
 def test_random_webhooks_never_5xx(
     client: Any,
+    settings_without_project_middleware: None,
     body: bytes,
     signed: bool,
     key: str | None,
     signature: str | None,
     content_type: str,
+    declared: int | str | None,
 ) -> None:
-    headers: dict[str, str] = {}
+    # The body ends where its bytes end, as on a socket: a longer Content-Length too.
+    headers: dict[str, Any] = {"wsgi.input": io.BytesIO(body)}
+    if declared is not None:
+        headers["CONTENT_LENGTH"] = (
+            str(len(body) + declared) if isinstance(declared, int) else declared
+        )
     if signed:
         headers["HTTP_X_PUSHER_KEY"] = django_settings.TEST_KEY
         headers["HTTP_X_PUSHER_SIGNATURE"] = sign(django_settings.TEST_SECRET, body)
@@ -137,6 +181,13 @@ def test_random_webhooks_never_5xx(
     assert response.status_code < 500, response.content
     assert response.status_code in (200, 400, 401, 413)
     assert django_settings.TEST_SECRET not in response.content.decode()
+
+
+@pytest.fixture
+def settings_without_project_middleware(settings: Any) -> None:
+    """The webhook view behind Django's middleware only (the example project's
+    Content-Length guard would answer first): it must hold in any project."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("example_project.")]
 
 
 _channel_numbers = iter(range(10**9))

@@ -21,12 +21,13 @@ from tests.webhooks.conftest import (
     Requests,
     added,
     client_event,
-    get_status,
     make_body,
     occupied,
 )
+from tests.webhooks.health_auth import AUTH, get_full_status, monitor_token  # noqa: F401
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("monitor_token")]
+get_status = get_full_status  # these tests read the whole report (see test_health_access)
 
 CH = "presence-cached"
 JOIN = [occupied(CH), added("1", CH)]
@@ -34,7 +35,7 @@ JOIN = [occupied(CH), added("1", CH)]
 
 def queries_of(client: Any, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
+        assert client.get(url, **AUTH).status_code == 200
     return len(queries)
 
 
@@ -44,7 +45,7 @@ def test_a_warm_status_is_one_cache_read_and_no_query(client: Any) -> None:
 
 
 def test_health_keeps_its_database_check_live(client: Any) -> None:
-    client.get(HEALTH_URL)
+    client.get(HEALTH_URL, **AUTH)
     # The Pusher part is cached; the database check still runs SELECT 1.
     assert queries_of(client, HEALTH_URL) == 1
 

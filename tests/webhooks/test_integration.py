@@ -24,6 +24,7 @@ from tests.conftest import realtime_for
 from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
 from tests.webhooks.conftest import join_presence
+from tests.webhooks.health_auth import TOKEN as HEALTH_TOKEN
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -71,13 +72,15 @@ def webhook_soketi(request: Any, webhook_live_server: str) -> Iterator[SoketiSer
 
 @pytest.fixture
 def realtime(webhook_soketi: SoketiServer, settings: Any) -> SoketiServer:
-    settings.TOOLBOX_REALTIME = realtime_for(webhook_soketi)
+    settings.TOOLBOX_REALTIME = realtime_for(webhook_soketi, HEALTH_TOKEN=HEALTH_TOKEN)
     return webhook_soketi
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    """GET as a monitor with the health token (health in full)."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"})
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
@@ -108,7 +111,9 @@ def test_real_webhooks_track_presence(
         code, body = get_json(webhook_live_server + "/health/pusher/status")
         assert code == 200 and body["success"] is True
         data = body["data"]
-        assert data["status"] == "healthy" and data["source"] == "server"
+        # Webhooks flow: the stored state is the source, checked against the server.
+        assert data["status"] == "healthy" and data["source"] == "state"
+        assert data["checks"]["webhooks"]["state_matches_server"] is True
         assert CLASSROOM in data["active_channels"]
         assert data["connected_users"] == 1
         assert data["checks"]["webhooks"]["last_outcome"] == "accepted"

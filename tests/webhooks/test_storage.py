@@ -164,10 +164,12 @@ def prunes(monkeypatch: Any) -> list[Any]:
 
 
 def test_pruning_runs_once_every_prune_every_deliveries(
-    post_webhook: Any, client: Any, prunes: list[Any]
+    post_webhook: Any, client: Any, prunes: list[Any], settings: Any
 ) -> None:
     # Accepted, duplicate and rejected deliveries all count: the records whose
     # primary key is a multiple of PRUNE_EVERY prune, once each, and no other.
+    # (Every rejection recorded here: see test_health_noise for the sample.)
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "WEBHOOK_REJECTIONS_LOGGED": 100}
     t = now_ms()
     body = make_body([{"name": "cache_miss", "channel": "private-cache-x"}], t)
     with CaptureQueriesContext(connection) as queries:

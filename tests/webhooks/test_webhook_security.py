@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -401,7 +402,7 @@ def test_20_oversized_body_is_413_before_parsing(
         def loads(*args: Any, **kwargs: Any) -> Any:
             raise AssertionError("an oversized body was parsed")
 
-    monkeypatch.setattr("django_toolbox_realtime.webhooks.verification.json", NoParsing)
+    monkeypatch.setattr("django_toolbox_realtime.bodies.json", NoParsing)
     events = [
         {"name": "client_event", "channel": "private-a", "event": "client-x", "data": "x" * 2000}
     ]
@@ -420,3 +421,126 @@ def test_20_default_cap_refuses_a_huge_body_without_reading_it(
     response = client.post(WEBHOOK_URL, data=body, content_type="application/json")
     assert_rejected(response, 413)
     assert_nothing_happened(signal_log)
+
+
+# --- SECURITY_CASES 30-32: nesting, Content-Length, repeated keys (issue 8, item 2) -------------
+
+
+@pytest.fixture
+def app_middleware_only(settings: Any) -> None:
+    """Without the example project's own middleware (its Content-Length guard would
+    answer first): the webhook view must hold in any project."""
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.startswith("example_project.")]
+
+
+def _nested_data(depth: int) -> Any:
+    """A client event's ``data`` holding ``depth`` nested lists."""
+    data: Any = "x"
+    for _ in range(depth):
+        data = [data]
+    return data
+
+
+@pytest.mark.parametrize("depth", [40, 900])
+def test_30_nesting_beyond_the_bound_is_400(client: Any, signal_log: Any, depth: int) -> None:
+    """``{"events": [{"data": [[...]]}]}``: the body's own three levels plus ``depth``
+    is beyond the documented bound of 32, whether or not Python could parse it."""
+    event = {"name": "client_event", "channel": "private-a", "event": "client-x"}
+    body = make_body([{**event, "data": _nested_data(depth)}])
+    response = client.post(
+        WEBHOOK_URL, data=body, content_type="application/json", **signed_headers(body)
+    )
+    assert_rejected(response, 400)
+    assert "32" in response.json()["error"]
+    assert_nothing_happened(signal_log)
+
+
+def test_30_nesting_within_the_bound_is_accepted(post_webhook: Any) -> None:
+    event = {"name": "client_event", "channel": "private-a", "event": "client-x"}
+    response = post_webhook([{**event, "data": _nested_data(20)}])
+    assert response.status_code == 200 and response.json()["processed"] == 1
+
+
+def _repeated(T: int) -> list[tuple[str, bytes]]:
+    member = '{"name": "member_added", "channel": "presence-a", "user_id": "7"}'
+    return [
+        ("time_ms twice", b'{"time_ms": %d, "time_ms": %d, "events": []}' % (T, T)),
+        ("events twice", b'{"time_ms": %d, "events": [], "events": [%s]}' % (T, member.encode())),
+        (
+            "channel twice in an event",
+            b'{"time_ms": %d, "events": [{"name": "channel_occupied", '
+            b'"channel": "presence-a", "channel": "presence-b"}]}' % T,
+        ),
+        (
+            "user_id twice in an event",
+            b'{"time_ms": %d, "events": [{"name": "member_added", "channel": "presence-a", '
+            b'"user_id": "7", "user_id": "8"}]}' % T,
+        ),
+        (
+            "name twice in an event",
+            b'{"time_ms": %d, "events": [{"name": "member_added", "name": "member_removed", '
+            b'"channel": "presence-a", "user_id": "7"}]}' % T,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", [c[0] for c in _repeated(0)])
+def test_32_a_repeated_key_is_400(client: Any, signal_log: Any, case: str) -> None:
+    """Last-wins would let two JSON parsers (a proxy's, ours) read different events."""
+    body = dict(_repeated(now_ms()))[case]
+    response = client.post(
+        WEBHOOK_URL, data=body, content_type="application/json", **signed_headers(body)
+    )
+    assert_rejected(response, 400)
+    assert "twice" in response.json()["error"]
+    assert_nothing_happened(signal_log)
+
+
+@pytest.mark.parametrize(
+    "content_length", ["abc", "-1", "-0", "+10", "1_0", " 10", "١٠", "1e2", "0x10", "9" * 5000]
+)
+def test_31_bad_content_length_is_400(
+    app_middleware_only: None, client: Any, signal_log: Any, content_length: str
+) -> None:
+    body = make_body(EVENTS)
+    response = client.post(
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
+        CONTENT_LENGTH=content_length,
+        **signed_headers(body),
+    )
+    assert_rejected(response, 400)
+    assert "Content-Length" in response.json()["error"]
+    assert_nothing_happened(signal_log)
+
+
+def test_31_content_length_larger_than_the_body_is_400(
+    app_middleware_only: None, client: Any, signal_log: Any
+) -> None:
+    """The body ends before its Content-Length (a client that half-closes): refused,
+    even though what arrived is signed and complete JSON."""
+    body = make_body(EVENTS)
+    response = client.post(
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
+        CONTENT_LENGTH=str(len(body) + 1),
+        **{"wsgi.input": io.BytesIO(body)},  # ends where a socket would
+        **signed_headers(body),
+    )
+    assert_rejected(response, 400)
+    assert "Content-Length" in response.json()["error"]
+    assert_nothing_happened(signal_log)
+
+
+def test_31_the_exact_content_length_is_accepted(client: Any) -> None:
+    body = make_body(EVENTS)
+    response = client.post(
+        WEBHOOK_URL,
+        data=body,
+        content_type="application/json",
+        CONTENT_LENGTH=str(len(body)),
+        **signed_headers(body),
+    )
+    assert response.status_code == 200, response.content

@@ -1,27 +1,44 @@
 """``manage.py realtime_check``: is the configuration right and does the server answer?
 
 Runs the app's system checks, then one signed round-trip to the server's HTTP
-API (which proves APP_ID, KEY and SECRET). Exits non-zero with a plain message
-on any failure; never prints the secret.
+API (which proves APP_ID and SECRET), then one WebSocket connection with the KEY
+(the HTTP API cannot prove it: soketi ignores the key there), as a browser makes
+it. Exits non-zero with a plain message naming the setting on any failure; never
+prints the secret.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...backends.http_client import server_label
 from ...checks import check_settings
 from ...conf import SETTINGS_NAME, realtime_settings
-from ...delivery import server_api
+from ...delivery import server_api, socket_probe
 from ...exceptions import RealtimeConfigurationError, RealtimeDeliveryError
+
+MAX_TIMEOUT = 60  # seconds: a check, not a wait
 
 
 class Command(BaseCommand):
-    help = "Check the TOOLBOX_REALTIME configuration and make a real round-trip to the server."
+    help = (
+        "Check the TOOLBOX_REALTIME configuration, make a signed round-trip to the server's "
+        "HTTP API and open a WebSocket with the KEY."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=socket_probe.DEFAULT_TIMEOUT,
+            help="Seconds allowed for the WebSocket check (default: %(default)s).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not 0 < options["timeout"] <= MAX_TIMEOUT:
+            raise CommandError(f"--timeout must be more than 0 and at most {MAX_TIMEOUT} seconds.")
         problems = check_settings()
         for problem in problems:
             style = self.style.ERROR if problem.is_serious() else self.style.WARNING
@@ -43,6 +60,11 @@ class Command(BaseCommand):
         except RealtimeConfigurationError as exc:
             raise CommandError(str(exc)) from exc
         except RealtimeDeliveryError as exc:
+            if exc.status is None:
+                raise CommandError(
+                    f"Cannot reach the server's HTTP API ({str(exc).rstrip('.')}): check "
+                    f"{socket_probe.server_settings()}. Is the server running?"
+                ) from exc
             if exc.status == 401:
                 raise CommandError(
                     f"The server at {server_label()} rejected the signature (401): the SECRET "
@@ -55,8 +77,17 @@ class Command(BaseCommand):
                 ) from exc
             raise CommandError(f"The server did not answer correctly: {exc}") from exc
         self.stdout.write(
-            self.style.SUCCESS(
-                f"OK: the server answered a signed request in {latency:.0f} ms; "
-                "credentials are valid."
-            )
+            f"HTTP API:  a signed request answered in {latency:.0f} ms "
+            "(APP_ID and SECRET are valid)."
         )
+        try:
+            result = socket_probe.probe(timeout=options["timeout"])
+        except RealtimeConfigurationError as exc:
+            raise CommandError(str(exc)) from exc
+        if not result.ok:
+            raise CommandError(result.message)
+        self.stdout.write(
+            f"WebSocket: {result.url} answered pusher:connection_established in "
+            f"{result.latency_ms or 0:.0f} ms (KEY is valid)."
+        )
+        self.stdout.write(self.style.SUCCESS("OK: the credentials are valid."))

@@ -12,7 +12,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from django_toolbox_realtime.models import ChannelPolicy
-from example_project.classroom.models import Agent, Classroom, Quiz
+from example_project.classroom.models import Agent, Classroom, Quiz, QuizAttempt
 
 PASSWORD = "demo1234"
 CLASSROOM_ID = 101
@@ -43,6 +43,11 @@ POLICIES = [
     ("private-agent-metrics", "admin", "AI agent metrics."),
     ("private-system-health", "admin", "System health."),
     ("private-agent-tasks", "teacher", "AI agent task queue."),
+    (
+        "private-user-{user}",
+        "student",
+        "Each user's own channel: {user} matches only the subscriber's own id.",
+    ),
 ]
 
 QUESTIONS = [
@@ -61,9 +66,21 @@ class Command(BaseCommand):
             action="store_true",
             help="Also restore the demo policies edited in the admin (default: keep edits).",
         )
+        parser.add_argument(
+            "--reset-attempts",
+            action="store_true",
+            help="Also delete every attempt at the demo quiz, so its students may submit "
+            "it again (QUIZ_MAX_ATTEMPTS; default: keep them).",
+        )
 
     @transaction.atomic
-    def handle(self, *args: Any, reset_policies: bool = False, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        reset_policies: bool = False,
+        reset_attempts: bool = False,
+        **options: Any,
+    ) -> None:
         self.verbose = options.get("verbosity", 1) >= 1
         groups = {
             name: Group.objects.get_or_create(name=name)[0]
@@ -93,10 +110,13 @@ class Command(BaseCommand):
         )
         classroom.teachers.add(users["teacher"])
         classroom.students.add(users["student"], users["student2"])
-        Quiz.objects.update_or_create(
+        quiz, _ = Quiz.objects.update_or_create(
             pk=QUIZ_ID,
             defaults={"classroom": classroom, "title": "Warm-up quiz", "questions": QUESTIONS},
         )
+        if reset_attempts:
+            deleted, _ = QuizAttempt.objects.filter(quiz=quiz).delete()
+            self._say(f"quiz {QUIZ_ID}: {deleted} attempts deleted")
         Agent.objects.get_or_create(name="grader")
         self._reset_sequences()
         self._say(

@@ -1,0 +1,168 @@
+"""The first try after commit, and immediate mode's sending: by default on one
+background thread per process, so a request never waits for the server.
+
+``FIRST_ATTEMPT``:
+
+* ``"background"`` (default): after commit, the channels (outbox mode) or the
+  events (immediate mode) are handed to a daemon thread that runs the same lane
+  code as ``realtime_deliver``; the request is not slowed at all. Work handed over
+  while the thread is busy is merged (one round covers every channel waiting). If
+  the process dies first, outbox rows simply wait for ``realtime_deliver``.
+  Backends that do not leave the process (locmem, log, null) are run at once in
+  the committing thread instead: nothing to wait for, and tests see the events
+  as soon as the transaction commits. So is an in-memory SQLite database (a test
+  database), which a second thread cannot share.
+* ``"inline"``: in the committing thread (the request waits up to ``TIMEOUT``).
+* ``"off"``: nothing after commit; outbox rows wait for ``realtime_deliver``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+
+from django.db import close_old_connections, connections
+
+from ..backends import OutgoingEvent, get_backend
+from . import options, rounds
+
+logger = logging.getLogger("django_toolbox_realtime.delivery")
+
+#: Work kept waiting for the thread at most; beyond it, outbox channels are left
+#: to realtime_deliver and immediate events are dropped (logged).
+MAX_WAITING = 10_000
+#: Rounds the first try runs on the same channels while they still have due rows.
+MAX_ROUNDS = 5
+
+
+class BackgroundSender:
+    """One daemon thread taking work from a queue; started on first use (and again
+    in a forked child)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._channels: dict[str, set[str]] = {}
+        self._events: list[tuple[str, list[OutgoingEvent]]] = []
+        self._waiting_events = 0
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def add_channels(self, alias: str, channels: Iterable[str]) -> None:
+        with self._cond:
+            waiting = self._channels.setdefault(alias, set())
+            if len(waiting) < MAX_WAITING:
+                waiting.update(channels)
+            self._wake()
+
+    def add_events(self, alias: str, events: list[OutgoingEvent]) -> None:
+        with self._cond:
+            if self._waiting_events + len(events) > MAX_WAITING:
+                logger.warning("Sender queue full: %d immediate event(s) dropped.", len(events))
+                return
+            self._events.append((alias, events))
+            self._waiting_events += len(events)
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="toolbox-realtime-sender", daemon=True
+            )
+            self._thread.start()
+        self._cond.notify_all()
+
+    def _take(self) -> tuple[dict[str, set[str]], list[tuple[str, list[OutgoingEvent]]]]:
+        with self._cond:
+            while not self._channels and not self._events:
+                self._busy = False
+                self._cond.notify_all()
+                self._cond.wait()
+            self._busy = True
+            channels, self._channels = self._channels, {}
+            events, self._events = self._events, []
+            self._waiting_events = 0
+            return channels, events
+
+    def _run(self) -> None:
+        while True:
+            channels, events = self._take()
+            close_old_connections()
+            try:
+                for alias, names in channels.items():
+                    first_try(alias, sorted(names))
+                merged: dict[str, list[OutgoingEvent]] = {}
+                for alias, batch in events:  # one pass: a hung server costs one TIMEOUT
+                    merged.setdefault(alias, []).extend(batch)
+                for alias, batch in merged.items():
+                    rounds.send_immediately(alias, batch)
+            except Exception:  # the thread must survive anything: rows stay for the worker
+                logger.exception("The background sender failed; outbox rows stay pending.")
+            finally:
+                close_old_connections()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until everything handed over has been tried; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._busy or self._channels or self._events:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def reset_after_fork(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+_sender = BackgroundSender()
+os.register_at_fork(after_in_child=_sender.reset_after_fork)
+
+
+def wait_idle(timeout: float = 10.0) -> bool:
+    """Wait until the background sender has tried everything handed to it."""
+    return _sender.wait_idle(timeout)
+
+
+def first_try(alias: str, channels: list[str]) -> None:
+    """Rounds on ``channels`` until they have nothing due (at most MAX_ROUNDS)."""
+    for _ in range(MAX_ROUNDS):
+        result = rounds.run_round(alias, channels)
+        if not result.claimed or result.retry or result.released:
+            return
+
+
+def _at_once(alias: str) -> bool:
+    """Whether to send in the committing thread: a backend that does not leave the
+    process (nothing to wait for), or an in-memory SQLite database (a test
+    database: its shared cache answers "table is locked" at once to a second
+    thread instead of waiting, so the thread could not write its outcome)."""
+    in_memory = getattr(connections[alias], "is_in_memory_db", None)
+    if in_memory is not None and in_memory():
+        return True
+    try:
+        return not getattr(get_backend(), "delivers_to_server", False)
+    except Exception:
+        return False  # an unloadable backend: the thread logs why
+
+
+def first_attempt(alias: str, channels: Iterable[str]) -> None:
+    """After commit (outbox mode): try the rows just written on ``channels``."""
+    mode = options.first_attempt()
+    if mode == options.OFF:
+        return
+    if mode == options.INLINE or _at_once(alias):
+        first_try(alias, sorted(channels))
+    else:
+        _sender.add_channels(alias, channels)
+
+
+def send_after_commit(alias: str, events: list[OutgoingEvent]) -> None:
+    """After commit (immediate mode): send ``events``."""
+    if options.first_attempt() == options.INLINE or _at_once(alias):
+        rounds.send_immediately(alias, events)
+    else:
+        _sender.add_events(alias, events)
