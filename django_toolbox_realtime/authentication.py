@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import (
@@ -27,7 +28,9 @@ class BearerTokenAuthentication(TokenAuthentication):
     a token with spaces or bytes that are not UTF-8, or an unknown token fails
     (403 JSON on the app's endpoints); another keyword is left to other classes.
 
-    Needs ``"rest_framework.authtoken"`` in ``INSTALLED_APPS``.
+    Needs ``"rest_framework.authtoken"`` in ``INSTALLED_APPS``: without it a token
+    cannot be looked up, so the header is refused (403 JSON, never a 500) and the
+    system check ``toolbox_realtime.W015`` says what to add.
     """
 
     keyword = "Bearer"  # the one named in WWW-Authenticate
@@ -38,6 +41,10 @@ class BearerTokenAuthentication(TokenAuthentication):
         auth = get_authorization_header(request).split()
         if not auth or auth[0].lower() not in {k.lower().encode() for k in self.keywords}:
             return None
+        if not apps.is_installed("rest_framework.authtoken"):
+            raise exceptions.AuthenticationFailed(
+                _("Token login is not set up on this site (rest_framework.authtoken).")
+            )
         if len(auth) == 1:
             raise exceptions.AuthenticationFailed(
                 _("Invalid token header. No credentials provided.")

@@ -117,6 +117,8 @@ TOOLBOX_REALTIME = {
     "ENCRYPTION_MASTER_KEY_BASE64": env("PUSHER_ENCRYPTION_MASTER_KEY_BASE64", default="") or None,
     # soketi sends member_removed at once: a page reload must not flap a user offline.
     "PRESENCE_GRACE_SECONDS": env.int("PUSHER_PRESENCE_GRACE_SECONDS", default=5),
+    # Bearer token for monitors that need health's full report (names, details).
+    "HEALTH_TOKEN": env("HEALTH_TOKEN", default="") or None,
 }
 
 LOGGING = {
