@@ -147,6 +147,8 @@ DEFAULTS: dict[str, Any] = {
     # Sent events kept as history: at most this many per channel, for this long.
     "HISTORY_MAX_PER_CHANNEL": 100,
     "HISTORY_MAX_AGE_SECONDS": 86_400,
+    # GET history: the most events in one page (the default `limit`; more is a 400).
+    "HISTORY_PAGE_MAX": 100,
     # Health's delivery check, (warning, error) thresholds: events waiting, age in
     # seconds of the oldest one waiting, events refused or dead-lettered.
     "HEALTH_DELIVERY_PENDING": (1_000, 10_000),

@@ -6,7 +6,7 @@ Every path works with and without a trailing slash, so a POST is never redirecte
 
 from django.urls import re_path
 
-from .views import auth, health, webhooks
+from .views import auth, health, history, webhooks
 
 app_name = "toolbox_realtime"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     re_path(r"^webhook/?$", webhooks.WebhookView.as_view(), name="webhook"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),
     re_path(r"^status/?$", health.PusherStatusView.as_view(), name="status"),
+    re_path(r"^history/?$", history.HistoryView.as_view(), name="history"),
 ]

@@ -71,9 +71,7 @@ class OutboxEventAdmin(admin.ModelAdmin):
     def has_act_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(_CHANGE))
 
-    @admin.action(
-        description=_("Send again now (keeps the count of tries)"), permissions=["act"]
-    )
+    @admin.action(description=_("Send again now (keeps the count of tries)"), permissions=["act"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxEvent]) -> None:
         count = outbox.retry_now(queryset)
         if not count:

@@ -49,7 +49,7 @@ def class_problems(
         found += _field_list_problems(model, getattr(cls, option), where, option, secret=True)
     found += _field_list_problems(model, cls.only_when_changed, where, "only_when_changed")
     to_user = cls.to_user
-    if isinstance(to_user, str) and field_for(model, to_user) is None:
+    if isinstance(to_user, str) and to_user != "pk" and field_for(model, to_user) is None:
         found.append(_unknown_field(model, where, "to_user", to_user))
     elif to_user is not None and not isinstance(to_user, str) and not callable(to_user):
         found.append(Problem(BAD_VALUE, f"{where}: to_user must be a field name or a function."))

@@ -84,9 +84,7 @@ def _problems() -> list[Problem]:
         value = s.raw(name)
         smallest = 1 if name in _COUNTS else 0
         if not is_int(value) or value < smallest:
-            found.append(
-                Problem(32, f"{_name(name)} must be a whole number ({smallest} or more).")
-            )
+            found.append(Problem(32, f"{_name(name)} must be a whole number ({smallest} or more)."))
     base, cap = s.raw("RETRY_BASE_SECONDS"), s.raw("RETRY_MAX_SECONDS")
     if is_number(base) and is_number(cap) and cap < base:
         found.append(Problem(32, f"{_name('RETRY_MAX_SECONDS')} is below RETRY_BASE_SECONDS."))

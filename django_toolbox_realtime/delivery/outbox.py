@@ -103,8 +103,9 @@ def delete_pending(alias: str, ids: Iterable[int]) -> int:
 
 
 def ensure_lanes(alias: str, channels: Iterable[str]) -> None:
-    """Create the lanes of ``channels`` that do not exist yet (insert-or-ignore,
-    in a transaction of its own: a sender's, never the user's)."""
+    """Create the lanes of ``channels`` that do not exist yet (insert-or-ignore, in
+    a sender's transaction, never the user's: a write path that touched a lane
+    could wait for a sender holding it)."""
     names = sorted(set(channels))
     if not names:
         return

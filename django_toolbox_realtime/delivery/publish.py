@@ -109,6 +109,8 @@ def publish(
     first one stays: see :func:`pending_tag`).
     """
     accepted = [accept(event) for event in events]
+    if not accepted and key is None:
+        return accepted
     alias = using or outbox.outbox_database()
     if not realtime_settings.ENABLED:
         if accepted:
@@ -176,4 +178,3 @@ def _after_commit_outbox(published: pending.Published) -> None:
 
 def _after_commit_immediate(published: pending.Published) -> None:
     sender.send_after_commit(published.alias, published.events)
-

@@ -22,18 +22,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from django.db import close_old_connections, connections
 
 from ..backends import OutgoingEvent, get_backend
-from . import options, rounds
+from . import lanes, options, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
 #: Work kept waiting for the thread at most; beyond it, outbox channels are left
 #: to realtime_deliver and immediate events are dropped (logged).
 MAX_WAITING = 10_000
+#: How long the thread lets work gather before a round: under load, commits
+#: arriving together share one round (less work per event).
+GATHER_SECONDS = 0.005
 #: Rounds the first try runs on the same channels while they still have due rows.
 MAX_ROUNDS = 5
 
@@ -81,6 +85,8 @@ class BackgroundSender:
                 self._cond.notify_all()
                 self._cond.wait()
             self._busy = True
+        time.sleep(GATHER_SECONDS)  # commits arriving together then share one round
+        with self._cond:
             channels, self._channels = self._channels, {}
             events, self._events = self._events, []
             self._waiting_events = 0
@@ -90,18 +96,26 @@ class BackgroundSender:
         while True:
             channels, events = self._take()
             close_old_connections()
-            try:
-                for alias, names in channels.items():
-                    first_try(alias, sorted(names))
-                merged: dict[str, list[OutgoingEvent]] = {}
-                for alias, batch in events:  # one pass: a hung server costs one TIMEOUT
-                    merged.setdefault(alias, []).extend(batch)
-                for alias, batch in merged.items():
-                    rounds.send_immediately(alias, batch)
-            except Exception:  # the thread must survive anything: rows stay for the worker
-                logger.exception("The background sender failed; outbox rows stay pending.")
-            finally:
-                close_old_connections()
+            merged: dict[str, list[OutgoingEvent]] = {}
+            for alias, batch in events:  # one pass: a hung server costs one TIMEOUT
+                merged.setdefault(alias, []).extend(batch)
+            work: list[tuple[str, Callable[[], object]]] = [
+                (alias, partial(first_try, alias, sorted(names)))
+                for alias, names in channels.items()
+            ]
+            work += [
+                (alias, partial(rounds.send_immediately, alias, batch))
+                for alias, batch in merged.items()
+            ]
+            for alias, task in work:
+                try:
+                    task()
+                except Exception:  # the thread must survive anything: rows stay pending
+                    logger.exception("The background sender failed on database %r.", alias)
+            with self._cond:
+                idle = not self._channels and not self._events
+            if idle:  # keep the thread's connection while work keeps coming
+                connections.close_all()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until everything handed over has been tried; False on timeout."""
@@ -128,10 +142,10 @@ def wait_idle(timeout: float = 10.0) -> bool:
 
 
 def first_try(alias: str, channels: list[str]) -> None:
-    """Rounds on ``channels`` until they have nothing due (at most MAX_ROUNDS)."""
+    """A round on ``channels``; more while a round was full (at most MAX_ROUNDS)."""
     for _ in range(MAX_ROUNDS):
         result = rounds.run_round(alias, channels)
-        if not result.claimed or result.retry or result.released:
+        if result.claimed < lanes.ROUND_ROWS or result.retry or result.released:
             return
 
 

@@ -10,15 +10,18 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import checks
 from django.db import models
+from django.db.models import signals
 from django.test.utils import isolate_apps
 
 from django_toolbox_realtime import broadcasts
 from django_toolbox_realtime.bridge import registry
+from django_toolbox_realtime.bridge.receivers import dispatch_uid
 from django_toolbox_realtime.exceptions import RealtimeConfigurationError
 from example_project.classroom.models import Agent, Quiz, QuizAttempt
 
 pytestmark = pytest.mark.django_db
 
+BRIDGE_IDS = tuple(f"toolbox_realtime.{kind}04" for kind in "EW")
 OPTIONS: dict[str, Any] = {
     "channels": ["private-classroom-{classroom_id}", "private-quiz-{pk}"],
     "events": {"created": "quiz.new", "deleted": None},
@@ -27,14 +30,9 @@ OPTIONS: dict[str, Any] = {
 
 
 def bridge_errors() -> list[checks.CheckMessage]:
-    try:
-        from django_toolbox_realtime.checks import check_broadcasts
-    except ImportError:  # TEMPORARY until the surface check is wired
-        return [
-            (checks.Error if p.level == "E" else checks.Warning)(p.message, id=p.id)
-            for p in registry.problems()
-        ]
-    return [m for m in check_broadcasts() if m.level >= checks.WARNING]
+    """What ``manage.py check`` reports of the bridge (the surface check's messages)."""
+    found = checks.run_checks(tags=[checks.Tags.compatibility])
+    return [m for m in found if m.id and m.id.startswith(BRIDGE_IDS)]
 
 
 def with_models(settings: Any, entries: Any) -> None:
@@ -226,3 +224,22 @@ def test_a_payload_that_can_outgrow_the_budget_is_reported_at_registration(regis
     assert "classroom.Essay" in warnings[0].message
     assert "over the budget of 10,140" in warnings[0].message
     assert "an error at save time" in warnings[0].message
+
+
+def connected(signal: Any, model: Any, name: str) -> bool:
+    key = (dispatch_uid(model, name), id(model))
+    return any(entry[0] == key for entry in signal.receivers)
+
+
+def test_receivers_are_connected_per_model_and_go_with_the_registration(register: Any) -> None:
+    register(Group)
+    for name in ("post_save", "pre_delete", "post_delete"):
+        assert connected(getattr(signals, name), Group, name)
+    assert not connected(signals.pre_save, Group, "pre_save")  # no only_when_changed
+    broadcasts.unregister(Group)
+    assert not any(
+        connected(getattr(signals, name), Group, name)
+        for name in ("pre_save", "post_save", "pre_delete", "post_delete")
+    )
+    register(Group, only_when_changed=["name"])
+    assert connected(signals.pre_save, Group, "pre_save")

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 no_commit = pytest.mark.django_db
 
 
-def event(data: object = None, *channels: str, name: str = "changed", id: str = "") -> OutgoingEvent:
+def event(
+    data: object = None, *channels: str, name: str = "changed", id: str = ""
+) -> OutgoingEvent:
     return OutgoingEvent(
         id=id, name=name, channels=channels or ("public-a",), data=encode_payload(data or {})
     )
@@ -93,7 +95,7 @@ def test_sequence_numbers_count_per_channel():
 
 
 def test_non_object_payloads_are_sent_without_envelope():
-    publish([OutgoingEvent(id="", name="e", channels=("public-a",), data='[1, 2]')])
+    publish([OutgoingEvent(id="", name="e", channels=("public-a",), data="[1, 2]")])
     assert locmem.outbox[0].data == "[1, 2]"
 
 

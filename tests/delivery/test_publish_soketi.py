@@ -63,7 +63,9 @@ def test_the_envelope_travels_inside_the_ciphertext(ws_client, settings, soketi)
     settings.TOOLBOX_REALTIME = realtime_for(soketi, ENCRYPTION_MASTER_KEY_BASE64=master)
     channel = "private-encrypted-grades"
     client = ws_client()
-    client.subscribe(channel, auth=channel_auth(soketi.key, soketi.secret, client.socket_id, channel))
+    client.subscribe(
+        channel, auth=channel_auth(soketi.key, soketi.secret, client.socket_id, channel)
+    )
     [accepted] = publish([OutgoingEvent("", "grade", (channel,), '{"score":10}')])
     wire = json.loads(client.wait_for(lambda m: m["event"] == "grade")["data"])
     shared = hashlib.sha256(channel.encode() + base64.b64decode(master)).digest()
