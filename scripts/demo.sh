@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs soketi and Django's runserver side by side until interrupted (Ctrl-C or
-# SIGTERM), then stops both by their own process ids. Called by `make demo`.
+# Runs soketi, Django's runserver and the outbox worker side by side until
+# interrupted (Ctrl-C or SIGTERM), then stops them by their own process ids.
+# Called by `make demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,12 +56,18 @@ done
 "$PY" manage.py runserver "127.0.0.1:${PORT}" --noreload &
 pids+=($!)
 
+# The outbox worker: delivers what the in-process first try could not (server down,
+# process killed) with retries; stops gracefully on SIGTERM.
+"$PY" manage.py realtime_deliver &
+pids+=($!)
+
 echo
 echo "  Demo:    http://127.0.0.1:${PORT}/   (users admin/teacher/student/student2, password demo1234)"
 echo "  Admin:   http://127.0.0.1:${PORT}/admin/"
 echo "  Health:  http://127.0.0.1:${PORT}/health"
 echo "  soketi:  ws://127.0.0.1:${SOKETI_PORT} (app ${APP_ID}, key ${APP_KEY})"
-echo "  Ctrl-C stops both."
+echo "  Worker:  manage.py realtime_deliver (outbox retries)"
+echo "  Ctrl-C stops all three."
 echo
 wait -n "${pids[@]}" || true
 stop
