@@ -166,21 +166,25 @@ def to_json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def encode_payload(data: Any) -> str:
-    """Encode ``data`` as the JSON string sent to the server, within the size limit.
-
-    A ``str`` is sent as it is (it must already be what clients expect); anything
-    else is JSON-encoded with :class:`DjangoJSONEncoder` (datetimes, Decimal, UUID).
-    """
+def encode_json_payload(data: Any, what: str = "Event data") -> str:
+    """``data`` as the JSON string clients receive, not yet measured: a ``str`` as it
+    is (it must already be what clients expect), anything else encoded with
+    :class:`DjangoJSONEncoder` (datetimes, Decimal, UUID). RealtimeValidationError
+    (``payload_json``, naming ``what``) for a value JSON cannot hold."""
     if isinstance(data, str):
-        encoded = data
-    else:
-        try:
-            encoded = to_json(data)
-        except (TypeError, ValueError) as exc:
-            raise RealtimeValidationError(
-                f"Event data cannot be encoded as JSON: {exc}", rule="payload_json"
-            ) from exc
+        return data
+    try:
+        return to_json(data)
+    except (TypeError, ValueError) as exc:
+        raise RealtimeValidationError(
+            f"{what} cannot be encoded as JSON: {exc}", rule="payload_json"
+        ) from exc
+
+
+def encode_payload(data: Any) -> str:
+    """Encode ``data`` as the JSON string sent to the server, within the size limit
+    (see :func:`encode_json_payload`)."""
+    encoded = encode_json_payload(data)
     check_payload_size(encoded)
     return encoded
 

@@ -30,6 +30,7 @@ from ..validation import (
     ENCRYPTED_PREFIX,
     MAX_CHANNELS_PER_TRIGGER,
     chunked,
+    encode_json_payload,
     to_json,
     validate_event_name,
     validate_trigger_channel,
@@ -150,17 +151,9 @@ def _split(name: str, channels: list[str], data: str, socket_id: str | None) -> 
 def _encode(broadcast: ModelBroadcast, instance: Any, action: str, event: str, data: Any) -> str:
     """``data`` as JSON within the budget; over it, the thin event or an error, as
     the registration's ``oversize`` says. Never dropped without a word."""
-    if isinstance(data, str):
-        encoded = data
-    else:
-        try:
-            encoded = to_json(data)
-        except (TypeError, ValueError) as exc:
-            raise RealtimeValidationError(
-                f"{broadcast!r}: the {event!r} payload of {broadcast.label} {instance.pk} "
-                f"cannot be encoded as JSON: {exc}",
-                rule="payload_json",
-            ) from exc
+    encoded = encode_json_payload(
+        data, what=f"{broadcast!r}: the {event!r} payload of {broadcast.label} {instance.pk}"
+    )
     # A code point is at most 4 bytes of UTF-8: most payloads need no measuring.
     if len(encoded) * 4 <= payload.PAYLOAD_BUDGET:
         return encoded
