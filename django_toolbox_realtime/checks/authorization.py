@@ -122,8 +122,7 @@ def _policy_warning(policy: ChannelPolicy, hierarchy: Any) -> CheckMessage | Non
             f"Channel policy #{policy.pk} demands role {policy.min_role!r} on the public "
             f"channel name {policy.channel!r}: Pusher cannot enforce it (anyone may "
             "subscribe to a public channel without a signature).",
-            hint="Rename the channel with a private- or presence- prefix, or delete the "
-            "policy.",
+            hint="Rename the channel with a private- or presence- prefix, or delete the policy.",
             obj=policy,
             id=check_id(10, "W"),
         )

@@ -62,8 +62,7 @@ def _credential_errors() -> list[CheckMessage]:
                 errors.append(
                     Error(
                         f"{problem.message[:-1]} while delivery is enabled.",
-                        hint=f"Set it (or {setting('URL')}), "
-                        f"or set {setting('ENABLED')} = False.",
+                        hint=f"Set it (or {setting('URL')}), or set {setting('ENABLED')} = False.",
                         id=check_id(1),
                     )
                 )
@@ -71,8 +70,7 @@ def _credential_errors() -> list[CheckMessage]:
             errors.append(
                 Error(
                     problem.message,
-                    hint="Copy the app secret from your Pusher dashboard or soketi "
-                    "configuration.",
+                    hint="Copy the app secret from your Pusher dashboard or soketi configuration.",
                     id=check_id(_CREDENTIAL_IDS["SECRET"]),
                 )
             )

@@ -70,6 +70,7 @@ class ChannelPolicyQuerySet(models.QuerySet["ChannelPolicy"]):
             _rows_changed()
         return deleted
 
+
 class ChannelPolicy(models.Model):
     """Allows users of at least ``min_role`` (and, if any are chosen, in one of
     ``allowed_groups``) to subscribe to the channels ``channel`` names.
