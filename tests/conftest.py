@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from django_toolbox_realtime.authorization import groups, matcher
 from django_toolbox_realtime.backends import locmem
+from django_toolbox_realtime.delivery import usage
 from tests.helpers import bearer_headers, seed_demo
 from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
@@ -73,6 +74,14 @@ def ws_client(soketi: SoketiServer) -> Iterator[Any]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_message_count() -> Iterator[None]:
+    # Counts buffered in the process would outlive the test's rolled-back rows.
+    usage.discard_unwritten()
+    yield
+    usage.discard_unwritten()
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,23 @@ def test_a_failed_count_never_fails_the_send(monkeypatch: Any, caplog: Any) -> N
 
     monkeypatch.setattr(UsageCounter.objects, "add", broken)
     assert trigger_event(channel="public-a", event="e", data={})["sent"] is True
+    usage.flush()  # buffered counts are written at most once a second: now
     assert "Could not count" in caplog.text
+
+
+@pytest.mark.django_db
+def test_counting_costs_a_database_write_at_most_once_a_second() -> None:
+    # Before buffering, every publish wrote (and, outside a transaction, committed)
+    # the count: 100 sends were 100 writes.
+    usage.flush()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(100):
+            trigger_event(channel="public-a", event="e", data={})
+    writes = [q for q in queries.captured_queries if "usagecounter" in q["sql"].lower()]
+    assert len(writes) <= 2
+    assert usage.messages_today() == 100  # this process's unwritten count is included
+    usage.flush()
+    assert usage.messages_today() == 100
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,6 +120,7 @@ def test_the_database_counter_can_be_chosen_with_a_shared_cache(settings: Any) -
     cache.clear()
     try:
         trigger_event(channel="public-a", event="e", data={})
+        usage.flush()
         assert UsageCounter.objects.exists()
         cache.clear()
         assert usage.messages_today() == 1
