@@ -77,8 +77,12 @@ class WebhookView(View):
         try:
             payload = verify_request(request, now_ms())
         except WebhookRejected as exc:
-            logger.warning("Webhook rejected (%s): %s", exc.status, exc.reason)
-            _prune_if_due(webhook_log.record(Outcome.REJECTED, exc.status, detail=exc.reason))
+            pk = webhook_log.record(Outcome.REJECTED, exc.status, detail=exc.reason)
+            # Logged at WARNING as sampled for the delivery log (WEBHOOK_REJECTIONS_LOGGED
+            # per period): a flood of forged webhooks must not flood the logs either.
+            level = logging.WARNING if pk is not None else logging.DEBUG
+            logger.log(level, "Webhook rejected (%s): %s", exc.status, exc.reason)
+            _prune_if_due(pk)
             return JsonResponse({"ok": False, "error": exc.reason}, status=exc.status)
 
         names = webhook_log.names_summary([e["name"] for e in payload.events] + payload.unknown)
