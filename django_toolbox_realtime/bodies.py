@@ -22,6 +22,7 @@ the input. Each caller turns it into its own 400.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -90,6 +91,14 @@ def _refuse_constant(name: str) -> Any:
     _fail(f"JSON {name} is not allowed.", "json_constant", name)
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 parses as infinity: the same value NaN/Infinity would be, refused alike.
+    value = float(text)
+    if not math.isfinite(value):
+        _fail("JSON numbers must be finite.", "json_constant", text[:20])
+    return value
+
+
 def _too_deep() -> NoReturn:
     _fail(
         f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
@@ -113,7 +122,12 @@ def load_json_object(raw: bytes | str) -> dict[str, Any]:
     """``raw`` (UTF-8) as a JSON object, under the rules of this module."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+        data = json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
     except RecursionError:  # deeper than Python's own limit (about 1,000)
         _too_deep()
     except RealtimeValidationError:

@@ -117,6 +117,8 @@ def test_many_shallow_containers_are_fine() -> None:
         (b'{"a": NaN}', "json_constant"),
         (b'{"a": Infinity}', "json_constant"),
         (b'{"a": -Infinity}', "json_constant"),
+        (b'{"a": 1e999}', "json_constant"),  # overflows to infinity
+        (b'{"a": [-1e400]}', "json_constant"),
         (b'{"a": 1}x', "json"),
         (b"{not json", "json"),
         (b"", "json"),
