@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import StringIO
 from typing import Any
 from urllib.parse import urlencode
@@ -50,3 +52,40 @@ def seed_demo(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
+
+
+@contextmanager
+def live_server(
+    django_db_blocker: Any,
+    *,
+    in_memory_thread_class: type | None = None,
+    wait_timeout: float | None = None,
+    **overrides: Any,
+) -> Iterator[str]:
+    """A live Django server (a real socket) on 127.0.0.1; yields its base URL.
+
+    The tests' in-memory SQLite connections are shared with the server thread (which
+    then runs as ``in_memory_thread_class``, if given). ``overrides`` are settings
+    applied while the server builds its handler (and its middleware)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.db import connections
+    from django.test import override_settings
+    from django.test.testcases import LiveServerThread
+
+    shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    thread_class = (in_memory_thread_class if shared else None) or LiveServerThread
+    with django_db_blocker.unblock(), override_settings(**overrides):
+        thread = thread_class("127.0.0.1", StaticFilesHandler, connections_override=shared)
+        thread.daemon = True
+        for conn in shared.values():
+            conn.inc_thread_sharing()
+        thread.start()
+        thread.is_ready.wait(timeout=wait_timeout)  # the handler is built by now
+        if thread.error:
+            raise thread.error
+    try:
+        yield f"http://127.0.0.1:{thread.port}"
+    finally:
+        thread.terminate()
+        for conn in shared.values():
+            conn.dec_thread_sharing()

@@ -252,21 +252,13 @@ def _run_authorizer(
             name,
             **common,
         )
-    if answer is True:
+    if answer is True or isinstance(answer, dict):
         return Decision(
             allowed=True,
             code="allowed",
             reason=f"Allowed by {common['policy']} and authorizer {authorizer.name}.",
             channel=name,
-            **common,
-        )
-    if isinstance(answer, dict):
-        return Decision(
-            allowed=True,
-            code="allowed",
-            reason=f"Allowed by {common['policy']} and authorizer {authorizer.name}.",
-            channel=name,
-            user_info=dict(answer),
+            user_info=dict(answer) if isinstance(answer, dict) else None,
             **common,
         )
     if answer not in (False, None):

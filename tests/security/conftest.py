@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.staticfiles.handlers import StaticFilesHandler
-from django.test import override_settings
-from django.test.testcases import LiveServerThread
+
+from tests.helpers import live_server
 
 
 def app_middleware() -> list[str]:
@@ -30,25 +29,6 @@ def without_project_middleware(settings: Any) -> None:
 def server_url(request: Any, django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """A live Django server (a real socket); its base URL. Once with Django's
     middleware only (a project that adds nothing), once with the example project's."""
-    from django.db import connections
-
-    shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    middleware = app_middleware() if request.param == "app middleware" else None
-    with (
-        django_db_blocker.unblock(),
-        override_settings(**({"MIDDLEWARE": middleware} if middleware is not None else {})),
-    ):
-        thread = LiveServerThread("127.0.0.1", StaticFilesHandler, connections_override=shared)
-        thread.daemon = True
-        for conn in shared.values():
-            conn.inc_thread_sharing()
-        thread.start()
-        thread.is_ready.wait(timeout=30)  # the handler (and its middleware) is built by now
-        if thread.error:
-            raise thread.error
-    try:
-        yield f"http://127.0.0.1:{thread.port}"
-    finally:
-        thread.terminate()
-        for conn in shared.values():
-            conn.dec_thread_sharing()
+    overrides = {"MIDDLEWARE": app_middleware()} if request.param == "app middleware" else {}
+    with live_server(django_db_blocker, wait_timeout=30, **overrides) as url:
+        yield url

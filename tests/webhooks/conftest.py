@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.cache import cache
 from django.core.servers.basehttp import WSGIServer
 from django.db import connection
@@ -22,7 +21,7 @@ from django_toolbox_realtime.backends import http_client as client_module
 from django_toolbox_realtime.health import server as health_server
 from django_toolbox_realtime.webhooks.verification import KNOWN_EVENTS
 from tests.conftest import PUSHER_BACKEND
-from tests.helpers import channel_auth, sign
+from tests.helpers import channel_auth, live_server, sign
 
 WEBHOOK_URL = "/api/v1/pusher/webhook"
 STATUS_URL = "/health/pusher/status"
@@ -270,22 +269,5 @@ class _SerialLiveServerThread(LiveServerThread):
 @pytest.fixture(scope="module")
 def webhook_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """A live Django server for soketi's webhooks; yields its base URL (127.0.0.1)."""
-    from django.db import connections
-
-    shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
-    thread_class = _SerialLiveServerThread if shared else LiveServerThread
-    with django_db_blocker.unblock():
-        thread = thread_class("127.0.0.1", StaticFilesHandler, connections_override=shared)
-        thread.daemon = True
-        for conn in shared.values():
-            conn.inc_thread_sharing()
-        thread.start()
-        thread.is_ready.wait()
-        if thread.error:
-            raise thread.error
-    try:
-        yield f"http://127.0.0.1:{thread.port}"
-    finally:
-        thread.terminate()
-        for conn in shared.values():
-            conn.dec_thread_sharing()
+    with live_server(django_db_blocker, in_memory_thread_class=_SerialLiveServerThread) as url:
+        yield url
