@@ -189,10 +189,11 @@ class WebhookCheck(BaseCheck):
                 "stored channel state differs from the server: webhooks are not set up, "
                 "lost or refused (run manage.py realtime_sync)"
             )
-        rejected = webhook_log.rejections_within(silence, now)
         quiet = since_accepted is None or since_accepted > silence
-        if rejected and quiet and matches is False:
-            reason = self._latest_rejection()
+        # The counter is read again (another window) only when it could warn.
+        rejected = webhook_log.rejections_within(silence, now) if quiet and matches is False else 0
+        if rejected:
+            reason = self._latest_rejection(latest)
             return CheckResult(
                 WARNING,
                 f"{rejected} webhook(s) rejected ({reason}) and none accepted in "
@@ -205,12 +206,14 @@ class WebhookCheck(BaseCheck):
         return CheckResult(OK, "receiving webhooks", details)
 
     @staticmethod
-    def _latest_rejection() -> str:
-        record = (
-            WebhookDelivery.objects.filter(outcome=WebhookDelivery.Outcome.REJECTED)
-            .order_by("-pk")
-            .first()
-        )
+    def _latest_rejection(latest: WebhookDelivery | None) -> str:
+        record = latest
+        if record is None or record.outcome != WebhookDelivery.Outcome.REJECTED:
+            record = (
+                WebhookDelivery.objects.filter(outcome=WebhookDelivery.Outcome.REJECTED)
+                .order_by("-pk")
+                .first()
+            )
         return record.detail if record and record.detail else "no reason recorded"
 
 

@@ -50,14 +50,7 @@ def leave(b: Batch, m: MemberRow, time_ms: int, at: dt.datetime, event: Any, rea
     b.dirty_members.add((m.channel, m.user_id))
     m.last_time_ms = max(m.last_time_ms, time_ms)
     m.left_at, m.leaving_at = at, m.leaving_at or at
-    b.emit(
-        signals.member_removed,
-        channel=m.channel,
-        user_id=m.user_id,
-        time_ms=time_ms,
-        event=event,
-        reason=reason,
-    )
+    _emit_member(b, signals.member_removed, m, time_ms, event, reason)
 
 
 def join(
@@ -69,10 +62,16 @@ def join(
         m.leaving_at = None  # a pending leave is cancelled: no flap, no signal
         return
     m.joined_at, m.leaving_at, m.left_at = at, None, None
+    _emit_member(b, signals.member_added, m, time_ms, event, reason)
+
+
+def _emit_member(
+    b: Batch, signal: Any, m: MemberRow, time_ms: int, event: Any, reason: str
+) -> None:
     b.emit(
-        signals.member_added,
-        channel=channel,
-        user_id=user_id,
+        signal,
+        channel=m.channel,
+        user_id=m.user_id,
         time_ms=time_ms,
         event=event,
         reason=reason,

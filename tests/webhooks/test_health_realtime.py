@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
 from django_toolbox_realtime import state
 from django_toolbox_realtime.models import ChannelState, WebhookDelivery
@@ -23,6 +22,7 @@ from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
 from tests.webhooks.conftest import STATUS_URL
 from tests.webhooks.health_auth import TOKEN, full_status
+from tests.webhooks.test_integration import serve_webhooks
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -40,16 +40,7 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 @pytest.fixture(scope="module")
 def webhook_soketi(webhook_live_server: str) -> Iterator[SoketiServer]:
-    url = webhook_live_server + "/api/v1/pusher/webhook"
-    server = SoketiServer(
-        django_settings.TEST_APP_ID,
-        django_settings.TEST_KEY,
-        django_settings.TEST_SECRET,
-        webhooks=[{"url": url, "event_types": ["channel_occupied", "channel_vacated"]}],
-    )
-    server.start()
-    yield server
-    server.stop()
+    yield from serve_webhooks(webhook_live_server, ["channel_occupied", "channel_vacated"])
 
 
 @pytest.fixture

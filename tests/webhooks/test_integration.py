@@ -53,21 +53,28 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, what: str = 
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["one-per-request", "batched"])
-def webhook_soketi(request: Any, webhook_live_server: str) -> Iterator[SoketiServer]:
+def serve_webhooks(
+    webhook_live_server: str, event_types: list[str], extra_env: dict[str, str] | None = None
+) -> Iterator[SoketiServer]:
+    """A soketi sending ``event_types`` webhooks to the live server, for a fixture."""
     # 127.0.0.1, not "localhost": Node may resolve that to ::1, where nothing listens.
     url = webhook_live_server + "/api/v1/pusher/webhook"
-    extra = {"SOKETI_WEBHOOKS_BATCHING": "true", "SOKETI_WEBHOOKS_BATCHING_DURATION": "100"}
     server = SoketiServer(
         django_settings.TEST_APP_ID,
         django_settings.TEST_KEY,
         django_settings.TEST_SECRET,
-        webhooks=[{"url": url, "event_types": EVENT_TYPES}],
-        extra_env=extra if request.param else {},
+        webhooks=[{"url": url, "event_types": event_types}],
+        extra_env=extra_env or {},
     )
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["one-per-request", "batched"])
+def webhook_soketi(request: Any, webhook_live_server: str) -> Iterator[SoketiServer]:
+    extra = {"SOKETI_WEBHOOKS_BATCHING": "true", "SOKETI_WEBHOOKS_BATCHING_DURATION": "100"}
+    yield from serve_webhooks(webhook_live_server, EVENT_TYPES, extra if request.param else None)
 
 
 @pytest.fixture
