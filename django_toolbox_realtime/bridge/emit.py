@@ -106,29 +106,58 @@ def build_events(broadcast: ModelBroadcast, instance: Any, action: str) -> list[
     """The events of ``action``: on the channels (excluding the sender's socket),
     then one per ``to_user`` user (reaching all their connections)."""
     events: list[OutgoingEvent] = []
+    # Unless a subclass makes it per channel, the payload (a serializer's run) is
+    # made once per save, for every channel and the to_user events alike.
+    per_channel = type(broadcast).get_payload is not ModelBroadcast.get_payload
+    shared: list[Any] = []
+
+    def default_payload() -> Any:
+        if not shared:
+            shared.append(broadcast.get_payload(instance, action, None))
+        return shared[0]
+
     name = broadcast.get_event_name(instance, action)
     if name is not None:
         validate_event_name(name)
         by_data: dict[str, list[str]] = {}
-        for channel in dict.fromkeys(broadcast.get_channels(instance, action)):
+        channels = list(dict.fromkeys(broadcast.get_channels(instance, action)))
+        for channel in channels:
             validate_trigger_channel(channel)
-            data = broadcast.get_payload(instance, action, channel)
-            by_data.setdefault(_encode(broadcast, instance, action, name, data), []).append(channel)
+        if per_channel:
+            for channel in channels:
+                data = broadcast.get_payload(instance, action, channel)
+                encoded = _encode(broadcast, instance, action, name, data)
+                by_data.setdefault(encoded, []).append(channel)
+        elif channels:
+            by_data[_encode(broadcast, instance, action, name, default_payload())] = channels
         socket_id = current_socket_id()
-        for data, channels in by_data.items():
-            events += _split(name, channels, data, socket_id)
+        for data, on in by_data.items():
+            events += _split(name, on, data, socket_id)
     user_name = broadcast.get_user_event_name(instance, action)
     users = broadcast.get_user_ids(instance, action) if user_name is not None else []
     if user_name is not None and users:
         validate_event_name(user_name)
-        data = _encode(
-            broadcast, instance, action, user_name, broadcast.get_user_payload(instance, action)
+        user_data = (
+            default_payload()
+            if not per_channel and _user_payload_is_default(broadcast)
+            else broadcast.get_user_payload(instance, action)
         )
+        data = _encode(broadcast, instance, action, user_name, user_data)
         events += [
             OutgoingEvent(new_event_id(), user_name, (user_channel(user),), data, None)
             for user in users
         ]
     return events
+
+
+def _user_payload_is_default(broadcast: ModelBroadcast) -> bool:
+    """Whether the ``to_user`` events carry the channels' payload (``get_user_payload``'s
+    own default)."""
+    return (
+        type(broadcast).get_user_payload is ModelBroadcast.get_user_payload
+        and broadcast.user_serializer is None
+        and broadcast.user_fields is None
+    )
 
 
 def _split(name: str, channels: list[str], data: str, socket_id: str | None) -> list[OutgoingEvent]:

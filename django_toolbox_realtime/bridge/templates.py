@@ -8,6 +8,7 @@ template cannot reach data the payload does not show.
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -69,8 +70,10 @@ def parse(source: Any) -> Template:
     return Template(source, tuple(literals), tuple(placeholders))
 
 
+@functools.cache
 def field_for(model: type[models.Model], name: str) -> models.Field[Any, Any] | None:
-    """The concrete field called ``name`` (its name or its column attribute), or None."""
+    """The concrete field called ``name`` (its name or its column attribute), or None.
+    Cached: every payload field and placeholder of every save asks."""
     for field in model._meta.concrete_fields:
         if name in (field.name, field.attname):
             return field

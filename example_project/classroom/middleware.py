@@ -9,13 +9,12 @@ in ``MIDDLEWARE``, so every view of the project, Django's own included, is cover
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-#: At most 18 digits: 10**18 bytes is beyond every size limit.
-_DIGITS = re.compile(r"\A[0-9]{1,18}\Z")
+from django_toolbox_realtime import bodies
+from django_toolbox_realtime.exceptions import RealtimeValidationError
 
 BAD_LENGTH = {
     "error": "bad_request",
@@ -24,8 +23,13 @@ BAD_LENGTH = {
 
 
 def valid_content_length(value: object) -> bool:
-    """Absent or empty (no body), or 1-18 ASCII digits."""
-    return value is None or value == "" or (isinstance(value, str) and bool(_DIGITS.match(value)))
+    """Absent or empty (no body), or 1-18 ASCII digits: the app's own rule
+    (:func:`django_toolbox_realtime.bodies.declared_length`)."""
+    try:
+        bodies.declared_length({"CONTENT_LENGTH": value})
+    except RealtimeValidationError:
+        return False
+    return True
 
 
 class ContentLengthMiddleware:
