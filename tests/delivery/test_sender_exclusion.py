@@ -16,7 +16,6 @@ from django_toolbox_realtime import including_sender, send_to_user, trigger_batc
 from django_toolbox_realtime.backends import locmem
 from django_toolbox_realtime.delivery.socket_context import current_socket_id, sender_socket
 from django_toolbox_realtime.middleware import SocketIDMiddleware
-from tests.helpers import bearer_headers
 
 MIDDLEWARE = "django_toolbox_realtime.middleware.SocketIDMiddleware"
 
@@ -109,39 +108,25 @@ def test_async_views_get_the_same_exclusion() -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True)  # the agent's save is broadcast after commit
-def test_the_client_that_made_the_change_gets_no_echo(
-    client: Any, demo: Any, soketi: Any, ws_client: Any, settings: Any
-) -> None:
-    # Two real connections on agent-status; the admin's request carries A's socket id.
-    # The first try in the committing thread (SQLite's in-memory test database would
-    # answer the background sender's connection "table is locked").
-    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "FIRST_ATTEMPT": "inline"}
-    if MIDDLEWARE not in settings.MIDDLEWARE:
-        settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+def test_trigger_event_skips_the_senders_real_connection(soketi: Any, ws_client: Any) -> None:
+    # The delivery API on its own (the bridge's path through the example's agent view
+    # is tested in tests/bridge/test_sender_exclusion.py): two real connections; the
+    # request carries A's socket id.
     sender, other = ws_client(), ws_client()
     for connection in (sender, other):
-        connection.subscribe("agent-status")
-    headers = bearer_headers(demo["admin"])
-    response = client.post(
-        "/api/v1/agents/grader/status",
-        {"status": "busy"},
-        content_type="application/json",
-        HTTP_X_SOCKET_ID=sender.socket_id,
-        **headers,
-    )
-    assert response.status_code == 200, response.content
-    other.wait_for(lambda m: m.get("event") == "agent.busy")
+        connection.subscribe("public-board")
+
+    def view(request: HttpRequest) -> HttpResponse:
+        trigger_event("public-board", "changed", {"n": 1})
+        return HttpResponse()
+
+    run_through_middleware(sender.socket_id, view)
+    other.wait_for(lambda m: m.get("event") == "changed")
     # A later event without the header reaches both: once the sender has it, the
     # earlier one (sent before it on the same channel) would have arrived too.
-    client.post(
-        "/api/v1/agents/grader/status",
-        {"status": "idle"},
-        content_type="application/json",
-        **headers,
-    )
-    sender.wait_for(lambda m: m.get("event") == "agent.idle")
-    assert [m["event"] for m in sender.messages if m.get("channel") == "agent-status"] == [
+    trigger_event("public-board", "later", {})
+    sender.wait_for(lambda m: m.get("event") == "later")
+    assert [m["event"] for m in sender.messages if m.get("channel") == "public-board"] == [
         "pusher_internal:subscription_succeeded",
-        "agent.idle",
+        "later",
     ]
