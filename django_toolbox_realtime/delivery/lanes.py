@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ..backends import OutgoingEvent
@@ -132,6 +132,7 @@ def _claim(
     rows = OutboxEvent.objects.using(alias)
     claimed: list[Claimed] = []
     lanes_numbered: list[DeliveryLane] = []
+    numbered: list[int] = []  # rows numbered by this claim
     with transaction.atomic(using=alias):
         _no_flush_wait(alias)
         ensure_lanes(alias, channels)
@@ -150,6 +151,7 @@ def _claim(
                 if row_seq is None:
                     seq += 1
                     row_seq = seq
+                    numbered.append(pk)
                 claimed.append(
                     Claimed(
                         pk,
@@ -166,15 +168,37 @@ def _claim(
                 lane.last_seq = seq
                 lanes_numbered.append(lane)
         if claimed:
-            lease = now + dt.timedelta(seconds=lease_seconds(len(claimed)))
-            leased = [
-                OutboxEvent(pk=row.pk, attempts=row.attempts, next_attempt_at=lease, seq=row.seq)
-                for row in claimed
-            ]
-            rows.bulk_update(leased, ["attempts", "next_attempt_at", "seq"])
+            _lease(rows, claimed, numbered, now + dt.timedelta(seconds=lease_seconds(len(claimed))))
         for lane in lanes_numbered:
             DeliveryLane.objects.using(alias).filter(pk=lane.pk).update(last_seq=lane.last_seq)
     return claimed
+
+
+def _lease(
+    rows: QuerySet[OutboxEvent], claimed: list[Claimed], numbered: list[int], until: dt.datetime
+) -> None:
+    """Write the claim with plain ``UPDATE ... WHERE id IN`` statements (no per-row
+    ``CASE``): one per distinct try count (one on a first try), and one numbering
+    the rows ``numbered``: each gets its lane's ``last_seq`` (not updated yet) plus
+    its rank by ``id`` among the lane's newly numbered rows, as counted above."""
+    by_attempts: dict[int, list[int]] = {}
+    for row in claimed:
+        by_attempts.setdefault(row.attempts, []).append(row.pk)
+    for attempts, pks in by_attempts.items():
+        rows.filter(pk__in=pks).update(attempts=attempts, next_attempt_at=until)
+    if not numbered:
+        return
+    last_seq = DeliveryLane.objects.using(rows.db).filter(channel=OuterRef("channel"))
+    rank = (
+        rows.filter(pk__in=numbered, channel=OuterRef("channel"), pk__lte=OuterRef("pk"))
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows.filter(pk__in=numbered).update(
+        seq=Subquery(last_seq.values("last_seq")[:1]) + Subquery(rank)
+    )
 
 
 def take_seqs(alias: str, counts: dict[str, int]) -> dict[str, int]:

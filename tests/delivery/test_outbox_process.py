@@ -185,19 +185,27 @@ def server_settings(server: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
+def publish_to_hung(
+    db: str, hung: Any, processes: list, *, timeout: int, count: int, linger: int
+) -> subprocess.Popen:
+    """A publisher process whose first tries (in the background) go to ``hung``."""
+    publisher = manage(
+        db,
+        server_settings(hung, TIMEOUT=timeout, FIRST_ATTEMPT="background"),
+        PUBLISH,
+        RT_COUNT=str(count),
+        RT_LINGER=str(linger),
+    )
+    processes.append(publisher)
+    return publisher
+
+
 def test_killed_between_commit_and_send_is_delivered_later_with_the_same_id(
     shared_db, soketi, ws_client, processes
 ):
     hung = HungServer()
     try:
-        publisher = manage(
-            shared_db,
-            server_settings(hung, TIMEOUT=1, FIRST_ATTEMPT="background"),
-            PUBLISH,
-            RT_COUNT="1",
-            RT_LINGER="60",
-        )
-        processes.append(publisher)
+        publisher = publish_to_hung(shared_db, hung, processes, timeout=1, count=1, linger=60)
         event_id = read_until(publisher, "published ")
         assert hung.accepted.wait(20)  # committed; the first try is in flight...
         os.killpg(publisher.pid, signal.SIGKILL)  # ...and the process dies
@@ -225,14 +233,7 @@ def test_killed_between_commit_and_send_is_delivered_later_with_the_same_id(
 def test_on_a_file_sqlite_database_a_hung_server_does_not_slow_saves(sqlite_file, processes):
     hung = HungServer()
     try:
-        publisher = manage(
-            sqlite_file,
-            server_settings(hung, TIMEOUT=3, FIRST_ATTEMPT="background"),
-            PUBLISH,
-            RT_COUNT="40",
-            RT_LINGER="30",
-        )
-        processes.append(publisher)
+        publisher = publish_to_hung(sqlite_file, hung, processes, timeout=3, count=40, linger=30)
         durations = json.loads(read_until(publisher, "durations "))
         assert hung.accepted.wait(10)  # the background first try did reach the server
         durations.sort()
