@@ -62,6 +62,12 @@ DEFAULTS: dict[str, Any] = {
     # True: terminate a user's live connections (revoke_user) when the account is
     # deactivated or deleted, or its role drops.
     "REVOKE_ON_USER_CHANGE": False,
+    # Channels one POST auth/batch may name (the JS helper splits larger batches).
+    "AUTH_BATCH_MAX": 50,
+    # --- the browser ({% realtime_config %}) -------------------------------------
+    # Where pusher-js connects when it differs from the server-side HOST/PORT/SSL:
+    # {"WS_HOST": ..., "WS_PORT": ..., "FORCE_TLS": ...}, each defaulting to those.
+    "CLIENT": {},
     # --- webhooks, live state, health --------------------------------------------
     # Secrets accepted on incoming webhooks (rotation: list old and new).
     # None: the app SECRET. A list: secrets for the app KEY. A dict: {key: secret or
@@ -129,8 +135,14 @@ DEFAULTS: dict[str, Any] = {
     # --- delivery of published events (see docs/delivery.md) ---------------------
     # "outbox": a row per event and channel in the caller's transaction, sent after
     # commit, retried by `manage.py realtime_deliver`; "immediate": sent after commit
-    # from memory, a failure is logged and lost. ("celery" is not available.)
+    # from memory, a failure is logged and lost; "celery" (extra [celery]): rows as
+    # in "outbox", sent by the task django_toolbox_realtime.deliver after commit.
     "DELIVERY": "outbox",
+    # Celery mode: the dotted path of your Celery app (None: Celery's current app,
+    # which in a thread other than the one that created your app is Celery's own
+    # default app), and the queue of the tasks (None: your app's default queue).
+    "CELERY_APP": None,
+    "CELERY_QUEUE": None,
     # The first try after commit: "background" (a thread of the process; in-memory
     # backends are sent at once), "inline" (in the committing thread: the request
     # waits up to TIMEOUT), "off" (outbox rows wait for realtime_deliver).
@@ -157,7 +169,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # Settings whose value is a dotted path imported on access.
-IMPORT_STRINGS = {"ROLE_RESOLVER", "PRESENCE_USER_INFO"}
+IMPORT_STRINGS = {"ROLE_RESOLVER", "PRESENCE_USER_INFO", "CELERY_APP"}
 # Settings read from the URL form when not given explicitly.
 URL_FIELDS = ("APP_ID", "KEY", "SECRET", "HOST", "PORT", "SSL")
 

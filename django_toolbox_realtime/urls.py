@@ -6,12 +6,13 @@ Every path works with and without a trailing slash, so a POST is never redirecte
 
 from django.urls import re_path
 
-from .views import auth, health, history, webhooks
+from .views import auth, batch_auth, health, history, webhooks
 
 app_name = "toolbox_realtime"
 
 urlpatterns = [
     re_path(r"^auth/?$", auth.ChannelAuthView.as_view(), name="auth"),
+    re_path(r"^auth/batch/?$", batch_auth.BatchChannelAuthView.as_view(), name="auth-batch"),
     re_path(r"^user-auth/?$", auth.UserAuthView.as_view(), name="user-auth"),
     re_path(r"^webhook/?$", webhooks.WebhookView.as_view(), name="webhook"),
     re_path(r"^health/?$", health.HealthView.as_view(), name="health"),

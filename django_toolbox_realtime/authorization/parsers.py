@@ -1,6 +1,7 @@
 """Strict parsers for the auth endpoints' bodies: a repeated key or field is an
 error, never last-wins (two ``channel_name`` values must not let a proxy and the
-view read different channels); for JSON, also NaN/Infinity and nesting deeper
+view read different channels; only the batch endpoint's list field may repeat,
+as a list); for JSON, also NaN/Infinity and nesting deeper
 than ``bodies.MAX_JSON_DEPTH`` (the rules shared with the webhook, in
 :mod:`django_toolbox_realtime.bodies`).
 
@@ -11,6 +12,7 @@ parser classes wrap them for the CSRF check of session logins, which reads
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -49,10 +51,9 @@ def parse_strict_json(raw: bytes) -> dict[str, Any]:
         raise drf_exceptions.ParseError(str(exc)) from exc
 
 
-def parse_form(raw: bytes) -> dict[str, str]:
-    """An urlencoded body; a repeated field is an error, not last-wins."""
+def _form_pairs(raw: bytes) -> list[tuple[str, str]]:
     try:
-        pairs = parse_qsl(
+        return parse_qsl(
             raw.decode("utf-8"),
             keep_blank_values=True,
             max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
@@ -61,7 +62,36 @@ def parse_form(raw: bytes) -> dict[str, str]:
         raise drf_exceptions.ParseError("The form is not UTF-8.") from exc
     except ValueError as exc:  # more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS
         raise drf_exceptions.ParseError("Too many form fields.") from exc
-    return _unique(pairs, "Field")
+
+
+def parse_form(raw: bytes) -> dict[str, str]:
+    """An urlencoded body; a repeated field is an error, not last-wins."""
+    return _unique(_form_pairs(raw), "Field")
+
+
+def parse_list_form(raw: bytes, field: str) -> dict[str, Any]:
+    """:func:`parse_form`, except that ``field`` is a list, in the order given:
+    ``field=a&field=b``, ``field[]=a&field[]=b`` or ``field[0]=a&field[1]=b`` (the
+    spellings of PHP, jQuery and axios). An index given twice is an error; every
+    other field must appear once."""
+    pattern = re.compile(rf"{re.escape(field)}(?:\[\]|\[(\d{{1,4}})\])?")
+    values: list[str] = []
+    indexes: set[str] = set()
+    others: list[tuple[str, str]] = []
+    for key, value in _form_pairs(raw):
+        match = pattern.fullmatch(key)
+        if match is None:
+            others.append((key, value))
+            continue
+        if match.group(1) is not None:
+            if match.group(1) in indexes:
+                raise drf_exceptions.ParseError(f"Field {key[:40]!r} appears twice.")
+            indexes.add(match.group(1))
+        values.append(value)
+    result: dict[str, Any] = _unique(others, "Field")
+    if values:
+        result[field] = values
+    return result
 
 
 class StrictJSONParser(JSONParser):
@@ -76,3 +106,10 @@ class StrictFormParser(FormParser):
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         return parse_form(stream.read() if stream is not None else b"")
+
+
+class ChannelListFormParser(FormParser):
+    """DRF parser form of :func:`parse_list_form` for ``channel_name`` (batch auth)."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        return parse_list_form(stream.read() if stream is not None else b"", "channel_name")

@@ -12,10 +12,16 @@ from .authorization import (
     check_token_authentication,
 )
 from .broadcasts import check_broadcasts
-from .settings import check_delivery_settings, check_health_settings, check_settings
+from .settings import (
+    check_browser_settings,
+    check_delivery_settings,
+    check_health_settings,
+    check_settings,
+)
 
 __all__ = [
     "check_broadcasts",
+    "check_browser_settings",
     "check_channel_authorization",
     "check_delivery_settings",
     "check_health_settings",

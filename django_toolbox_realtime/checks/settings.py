@@ -1,5 +1,6 @@
 """Delivery settings: backend, credentials, encryption key and transport (E001-E009,
-W001), the delivery options (E030-E033) and health's settings (E020-E022, W020)."""
+W001), the delivery options (E030-E033), health's settings (E020-E022, W020) and the
+browser's (E050-E051)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from ..authorization import browser_options
 from ..conf import realtime_settings
 from ..credentials import credential_problems
 from ..crypto import decode_master_key
@@ -121,6 +123,16 @@ def check_health_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
     """HEALTH_TOKEN, the noise and cap settings, and whether usage counts are shared
     by every process (E020-E022, W020; see ``health.settings_checks``)."""
     return settings_checks.messages()
+
+
+@register(Tags.compatibility)
+def check_browser_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """CLIENT (E050) and AUTH_BATCH_MAX (E051): what {% realtime_config %} and the
+    batch authorization endpoint would refuse."""
+    try:
+        return [Error(message, id=check_id(n)) for n, message in browser_options.problems()]
+    except RealtimeConfigurationError:  # the settings cannot be read at all: E009 says why
+        return []
 
 
 @register(Tags.compatibility)

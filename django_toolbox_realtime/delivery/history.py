@@ -43,6 +43,9 @@ class Page:
     truncated: bool = False
     #: The oldest seq still kept, or None: above ``after + 1``, events were pruned.
     oldest_seq: int | None = None
+    #: The last seq given on the channel (delivered or on its way), None when none
+    #: was: a client with no event yet takes it as its position.
+    last_seq: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class Page:
             "next_after": self.next_after,
             "truncated": self.truncated,
             "oldest_seq": self.oldest_seq,
+            "last_seq": self.last_seq,
         }
 
 
@@ -133,7 +137,7 @@ def read(channel: str, after: int = 0, limit: int | None = None, using: str = "d
         .first()
     )
     if last_seq is None or keep <= 0:
-        return Page(channel, next_after=after)
+        return Page(channel, next_after=after, last_seq=last_seq)
     kept = OutboxEvent.objects.using(using).filter(
         channel=channel,
         state=OutboxEvent.State.DELIVERED,
@@ -153,4 +157,5 @@ def read(channel: str, after: int = 0, limit: int | None = None, using: str = "d
         next_after=int(served[-1].seq or 0) if served else after,
         truncated=len(rows) > limit,
         oldest_seq=oldest,
+        last_seq=last_seq,
     )

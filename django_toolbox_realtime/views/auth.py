@@ -23,17 +23,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import signals
 from ..authorization import parsers, signing
-from ..authorization.policies import Decision, decide
 from ..authorization.presence import user_id_for, user_info_for
 from ..conf import realtime_settings
 from ..exceptions import RealtimeConfigurationError, RealtimeValidationError
 from ..validation import validate_socket_id
+from .echo_csrf import accept_echo_csrf_header
+from .subscription import DENIED, answer_subscription
 
 logger = logging.getLogger("django_toolbox_realtime.auth")
 
-DENIED = {"error": "forbidden", "detail": "You may not subscribe to this channel."}
+__all__ = ["DENIED", "ChannelAuthView", "UserAuthView"]
+
 NOT_AUTHENTICATED = {"error": "not_authenticated", "detail": "Sign in first."}
 
 
@@ -62,6 +63,20 @@ def _sign_in_detail(request: Request) -> str:
     return f"{detail} This Authorization keyword is not accepted: send Authorization: {accepted}."
 
 
+def string_fields(data: Any, names: tuple[str, ...]) -> dict[str, str]:
+    """The named fields of a parsed body, each exactly one string (a ParseError
+    names the first that is missing or is not)."""
+    values: dict[str, str] = {}
+    for name in names:
+        if name not in data:
+            raise drf_exceptions.ParseError(f"Missing field {name!r}.")
+        value = data.get(name)
+        if not isinstance(value, str):
+            raise drf_exceptions.ParseError(f"Field {name!r} must be a string.")
+        values[name] = value
+    return values
+
+
 class _PusherAuthView(APIView):
     http_method_names = ["post"]
     # A session login's CSRF check reads request.POST, so DRF parses the body with
@@ -82,6 +97,7 @@ class _PusherAuthView(APIView):
         # can: a session login's CSRF check reads request.POST, and Django's own
         # request.body answers a lying Content-Length with a 500.
         parsers.read_body(request)
+        accept_echo_csrf_header(request.META)  # Laravel Echo's X-CSRF-TOKEN, checked alike
         super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
@@ -133,25 +149,20 @@ class _PusherAuthView(APIView):
         # as much as the whole policy decision.
         media_type = request.content_type.partition(";")[0].strip().lower()
         if media_type == "application/x-www-form-urlencoded":
-            return parsers.parse_form(request.body)
+            return self.parse_form(request.body)
         if media_type == "application/json":
             return parsers.parse_strict_json(request.body)
         raise drf_exceptions.UnsupportedMediaType(media_type or "(none)")
+
+    def parse_form(self, raw: bytes) -> Any:
+        """The urlencoded body, parsed as the form parser class does."""
+        return parsers.parse_form(raw)
 
     def fields(self, request: Request, *names: str) -> dict[str, str]:
         """The named fields, each exactly one string. Other fields are ignored
         (pusher-js may add configured params; any channel_data/user_id/user_info
         a client sends is never read)."""
-        data = self.body(request)
-        values: dict[str, str] = {}
-        for name in names:
-            if name not in data:
-                raise drf_exceptions.ParseError(f"Missing field {name!r}.")
-            value = data.get(name)
-            if not isinstance(value, str):
-                raise drf_exceptions.ParseError(f"Field {name!r} must be a string.")
-            values[name] = value
-        return values
+        return string_fields(self.body(request), names)
 
 
 class ChannelAuthView(_PusherAuthView):
@@ -161,36 +172,8 @@ class ChannelAuthView(_PusherAuthView):
         user = self.authenticated_user(request)
         data = self.fields(request, "socket_id", "channel_name")
         socket_id = validate_socket_id(data["socket_id"])
-        decision = decide(user, data["channel_name"])  # validates the name, once
-        if decision.code == "invalid_channel":
-            return _error(400, "bad_request", decision.reason)  # malformed, not refused
-        channel = decision.channel
-        if not decision.allowed:
-            self._notify(signals.channel_denied, request, user, socket_id, decision)
-            logger.info("Denied user %s on %r: %s", user.pk, channel, decision.reason)
-            return Response(DENIED, status=403)
-        user_id = user_info = None
-        if decision.kind == "presence":
-            user_id = user_id_for(user)
-            user_info = user_info_for(user, decision.user_info)
-        body = signing.sign_subscription(socket_id, channel, user_id, user_info)
-        self._notify(signals.channel_authorized, request, user, socket_id, decision)
-        logger.debug("Authorized user %s on %r: %s", user.pk, channel, decision.reason)
-        return Response(body)
-
-    def _notify(
-        self, signal: Any, request: Request, user: Any, socket_id: str, decision: Decision
-    ) -> None:
-        signals.send_logged(
-            signal,
-            type(self),
-            logger,
-            request=request,
-            user=user,
-            channel=decision.channel,
-            socket_id=socket_id,
-            decision=decision,
-        )
+        answer = answer_subscription(type(self), request, user, socket_id, data["channel_name"])
+        return Response(answer.body, status=answer.status)
 
 
 class UserAuthView(_PusherAuthView):

@@ -58,7 +58,7 @@ def test_public_channels_are_open_anonymously():
     response = Client().get(URL, {"channel": "public-news"})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"channel", "events", "next_after", "truncated", "oldest_seq"}
+    assert set(body) == {"channel", "events", "next_after", "truncated", "oldest_seq", "last_seq"}
     assert body["channel"] == "public-news" and seqs(response) == [1, 2]
     assert set(body["events"][0]) == {"id", "seq", "event", "data", "delivered_at"}
     assert response["Cache-Control"] == "no-store"

@@ -86,6 +86,17 @@ def test_after_and_limit_page_through_the_history():
     assert (nothing.events, nothing.next_after, nothing.oldest_seq) == ([], 0, None)
 
 
+def test_the_page_tells_the_channels_position_for_a_client_with_no_event_yet():
+    """A client that subscribed to a quiet channel learns where it stands (last_seq)
+    from an empty page, so its first catch-up has a baseline."""
+    for n in range(3):
+        publish([make("public-h", {"n": n})])
+    page = history.read("public-h", after=10**9, limit=1)
+    assert (page.events, page.last_seq) == ([], 3)
+    assert page.as_dict()["last_seq"] == 3
+    assert history.read("public-never").as_dict()["last_seq"] is None
+
+
 def test_only_delivered_events_are_history(settings):
     realtime(settings, FIRST_ATTEMPT="off")
     publish([make("public-h", {"n": 1})])
