@@ -10,7 +10,7 @@ PORT        ?= 8000
 SOKETI_PORT ?= 6001
 export PORT SOKETI_PORT
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# The browser tests (tests/browser/) drive Debian's chromium; Playwright never
+# downloads a browser. Installed once, when missing.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
 demo: install
 	$(PY) manage.py createcachetable
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	PY=$(PY) bash scripts/demo.sh
 
-test: install
+test: install chromium
 	$(PY) -m pytest
 
 # ruff, mypy, and the import contracts of .importlinter (the package's layers).

@@ -81,9 +81,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-# The demo dashboard loads pusher-js from the npm package that `make demo` installs.
-STATICFILES_DIRS = [
-    p for p in [BASE_DIR / "node_modules" / "pusher-js" / "dist" / "web"] if p.exists()
+# The dashboard's own CSS and JS, and two npm packages that `make demo` installs (no
+# build step, nothing vendored): pusher-js at static/vendor/pusher/pusher.min.js and
+# Pico.css at static/vendor/pico/pico.min.css.
+_NPM = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [BASE_DIR / "example_project" / "static"] + [
+    (prefix, path)
+    for prefix, path in [
+        ("vendor/pusher", _NPM / "pusher-js" / "dist" / "web"),
+        ("vendor/pico", _NPM / "@picocss" / "pico" / "css"),
+    ]
+    if path.exists()
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"

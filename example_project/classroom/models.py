@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.conf import settings
 from django.db import models
+
+
+def check_condition(condition: models.Q) -> dict[str, Any]:
+    """CheckConstraint's keyword for ``condition``: ``check`` until Django 5.1
+    (the app supports 4.2), ``condition`` since (``check`` is gone in 6.0)."""
+    return {"condition" if django.VERSION >= (5, 1) else "check": condition}
 
 
 class Classroom(models.Model):
@@ -81,7 +88,8 @@ class QuizAttempt(models.Model):
                 fields=["quiz", "student", "number"], name="classroom_quizattempt_unique_number"
             ),
             models.CheckConstraint(
-                condition=models.Q(number__gte=1), name="classroom_quizattempt_number_gte_1"
+                **check_condition(models.Q(number__gte=1)),
+                name="classroom_quizattempt_number_gte_1",
             ),
         ]
 
@@ -111,6 +119,11 @@ class Agent(models.Model):
         related_name="+",
     )
 
+    # Tasks, counted from the status an agent reports: a busy agent that goes idle has
+    # finished one, a busy agent that goes to error has failed one.
+    tasks_completed = models.PositiveIntegerField(default=0)
+    tasks_failed = models.PositiveIntegerField(default=0)
+
     class Meta:
         ordering = ["name"]
 
@@ -120,3 +133,16 @@ class Agent(models.Model):
     @property
     def private_channel(self) -> str:
         return f"private-agent-{self.pk}"
+
+    def change_status(self, status: str, by: Any) -> list[str]:
+        """Set ``status`` (set by ``by``), counting the task that a busy agent ends;
+        returns the fields to save."""
+        fields = ["status", "updated_at", "updated_by"]
+        if self.status == self.Status.BUSY and status == self.Status.IDLE:
+            self.tasks_completed += 1
+            fields.append("tasks_completed")
+        elif self.status == self.Status.BUSY and status == self.Status.ERROR:
+            self.tasks_failed += 1
+            fields.append("tasks_failed")
+        self.status, self.updated_by = status, by
+        return fields

@@ -22,6 +22,9 @@ from .models import Quiz, QuizAttempt
 #: Characters an answer may have.
 ANSWER_MAX_LENGTH = 200
 DEFAULT_MAX_ATTEMPTS = 1
+#: The largest id an integer primary key holds (64 bits): a larger one matches nothing
+#: (Django 5 says so itself; 4.2 on SQLite raises OverflowError, a 500).
+MAX_ID = 2**63 - 1
 
 
 def max_attempts() -> int:
@@ -31,7 +34,10 @@ def max_attempts() -> int:
 
 def submittable_quiz(quiz_id: str | int, user: Any) -> Quiz | None:
     """The quiz, if ``user`` is enrolled in its classroom; else None (also for an
-    id that does not exist)."""
+    id that does not exist or no table could hold)."""
+    text = str(quiz_id)
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_ID:
+        return None
     return Quiz.objects.filter(pk=quiz_id, classroom__students=user).first()
 
 

@@ -55,6 +55,7 @@ class AttemptSubmittedSerializer(AttemptResultSerializer):
     quiz = serializers.CharField(source="quiz.title")
     student = serializers.SerializerMethodField()
     attempt = serializers.IntegerField(source="number")
+    submitted_at = serializers.DateTimeField()
 
     def get_student(self, attempt: QuizAttempt) -> str:
         return str(attempt.student.get_full_name() or attempt.student.get_username())
@@ -83,6 +84,8 @@ class AgentDetailSerializer(AgentSummarySerializer):
     id = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
     by = serializers.SerializerMethodField()
+    tasks_completed = serializers.IntegerField()
+    tasks_failed = serializers.IntegerField()
 
     def get_by(self, agent: Agent) -> str | None:
         return agent.updated_by.get_username() if agent.updated_by else None

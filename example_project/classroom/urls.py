@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from . import pages, views
+from . import notifications, pages, views
 
 urlpatterns = [
     re_path(r"^api/v1/auth/token/?$", views.TokenView.as_view(), name="auth-token"),
@@ -16,6 +16,11 @@ urlpatterns = [
         r"^api/v1/agents/(?P<name>[-a-zA-Z0-9_]+)/status/?$",
         views.AgentStatusView.as_view(),
         name="agent-status",
+    ),
+    re_path(
+        r"^api/v1/notifications/?$",
+        notifications.NotificationView.as_view(),
+        name="notifications",
     ),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -19,6 +19,7 @@ from . import quizzes
 from .errors import JSONErrorsMixin, refusal
 from .models import Agent
 from .parsers import SafeJSONParser, StrictFormParser, StrictMultiPartParser
+from .realtime import AgentDetailSerializer
 from .throttling import TOKEN_SCOPE, TokenRateThrottle
 
 # A quiz that does not exist and one the student may not submit: the same answer.
@@ -131,17 +132,16 @@ class AgentStatusView(JSONErrorsMixin, APIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        agent.status = new_status
         admin: Any = request.user  # IsAdminRole: authenticated
-        agent.updated_by = admin
+        fields = agent.change_status(new_status, by=admin)
         # The model bridge (realtime.py) broadcasts the save after commit, without
-        # an echo to the socket named by X-Socket-ID.
-        agent.save(update_fields=["status", "updated_at", "updated_by"])
+        # an echo to the socket named by X-Socket-ID: the sender's page updates from
+        # this answer, which holds what the others get on private-agent-<id>.
+        agent.save(update_fields=fields)
         events = broadcasts.published_events(agent)
         return Response(
             {
-                "agent": agent.name,
-                "status": agent.status,
+                **AgentDetailSerializer(agent).data,
                 "events": [event.id for event in events],
                 # Accepted for delivery: sent after commit, retried by the outbox.
                 "delivered": bool(events),

@@ -150,13 +150,14 @@ def test_dashboard_requires_login_and_lists_role_channels(client, demo, settings
 
 
 def test_admin_dashboard_lists_admin_and_agent_channels(client, demo):
+    """The channels its panels show (the dashboard subscribes to nothing it does not
+    display: private-system-health and private-agent-metrics have no panel)."""
     assert client.login(username="admin", password="demo1234")
     page = client.get("/").content.decode()
     agent = Agent.objects.get(name="grader")
     for channel in (
         "private-admin",
         "private-teacher",
-        "private-system-health",
         f"private-agent-{agent.pk}",
         "presence-classroom-101",
     ):

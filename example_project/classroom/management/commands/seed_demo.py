@@ -50,10 +50,15 @@ POLICIES = [
     ),
 ]
 
+# "choices": what the student's page offers as radio buttons (the answer among them).
 QUESTIONS = [
-    {"question": "2 + 2 = ?", "answer": "4"},
-    {"question": "Capital of France?", "answer": "Paris"},
-    {"question": "H2O is commonly called?", "answer": "water"},
+    {"question": "2 + 2 = ?", "answer": "4", "choices": ["3", "4", "22"]},
+    {"question": "Capital of France?", "answer": "Paris", "choices": ["Lyon", "Paris", "Nice"]},
+    {
+        "question": "H2O is commonly called?",
+        "answer": "water",
+        "choices": ["salt", "air", "water"],
+    },
 ]
 
 
