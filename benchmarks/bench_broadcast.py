@@ -113,6 +113,14 @@ def _saves(agents: list[Any], n: int) -> float:
     return time.perf_counter() - started
 
 
+#: Transaction control, not counted as statements (the commits are counted apart).
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def _control(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(_CONTROL)
+
+
 @contextmanager
 def _count_commits() -> Any:
     """Counts commits: explicit ones and writes run in autocommit (each its own)."""
@@ -124,7 +132,8 @@ def _count_commits() -> Any:
         real_commit()
 
     def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        if not connection.in_atomic_block and not sql.lstrip().upper().startswith("SELECT"):
+        autocommitted = not connection.in_atomic_block and not _control(sql)
+        if autocommitted and not sql.lstrip().upper().startswith("SELECT"):
             counts["commits"] += 1
         return execute(sql, params, many, context)
 
@@ -143,7 +152,7 @@ def _per_save(agents: list[Any], sample: int, silenced: bool) -> tuple[float, fl
                 _saves(agents, sample)
         else:
             _saves(agents, sample)
-    statements = [q for q in queries.captured_queries if q["sql"] not in ("BEGIN",)]
+    statements = [q for q in queries.captured_queries if not _control(q["sql"])]
     return len(statements) / sample, counts["commits"] / sample
 
 

@@ -8,6 +8,8 @@
   deletes with it) still exists; ``post_delete`` hands them to delivery.
 
 ``QuerySet.update()`` and ``bulk_create()`` send no signals: see ``bulk.py``.
+Connecting also wraps the model's ``save_base`` so that an autocommit save commits
+its row and its outbox row together (``atomic_save``); disconnecting unwraps it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from django.db.models import signals
 
+from . import atomic_save
 from .emit import plan, run
 from .options import CREATED, DELETED, UPDATED, ModelBroadcast
 from .switch import broadcasting_enabled
@@ -81,8 +84,10 @@ def connect(broadcast: ModelBroadcast) -> None:
             weak=False,
             dispatch_uid=dispatch_uid(model, name),
         )
+    atomic_save.install(model)
 
 
 def disconnect(model: Any) -> None:
+    atomic_save.uninstall(model)
     for name in _SIGNALS:
         getattr(signals, name).disconnect(sender=model, dispatch_uid=dispatch_uid(model, name))

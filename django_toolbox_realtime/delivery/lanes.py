@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from ..backends import OutgoingEvent
@@ -33,7 +33,7 @@ from ..conf import realtime_settings
 from ..db import retried
 from ..models import DeliveryLane, OutboxEvent
 from ..validation import MAX_EVENTS_PER_BATCH
-from . import envelope, options
+from . import envelope, lease, options
 from .outbox import ensure_lanes
 
 PENDING = OutboxEvent.State.PENDING
@@ -70,13 +70,15 @@ def due_channels(
     alias: str, fresh_before: dt.datetime | None, limit: int = ROUND_LANES
 ) -> list[str]:
     """Channels whose first waiting row is due (and, with ``fresh_before``, was
-    tried already or written before it), oldest first."""
+    tried already or written before it), oldest first. The first rows are found
+    with one pass over the pending index (``MIN(id) ... GROUP BY channel``), not
+    with a probe for an earlier row per waiting row."""
     rows = OutboxEvent.objects.using(alias)
-    earlier = rows.filter(channel=OuterRef("channel"), state=PENDING, pk__lt=OuterRef("pk"))
-    heads = rows.filter(state=PENDING, next_attempt_at__lte=timezone.now())
+    firsts = rows.filter(state=PENDING).order_by().values("channel").annotate(first=Min("pk"))
+    heads = rows.filter(pk__in=firsts.values("first"), next_attempt_at__lte=timezone.now())
     if fresh_before is not None:
         heads = heads.filter(Q(attempts__gt=0) | Q(created_at__lte=fresh_before))
-    heads = heads.filter(~Exists(earlier)).order_by("next_attempt_at")
+    heads = heads.order_by("next_attempt_at")
     return list(heads.values_list("channel", flat=True)[:limit])
 
 
@@ -95,9 +97,23 @@ def claim(
     limit: int = ROUND_ROWS,
 ) -> list[Claimed]:
     """Claim the due prefixes of the lanes of ``channels`` that no other sender
-    holds, in the order given, at most ``limit`` rows in all."""
+    holds, in the order given, at most ``limit`` rows in all (see
+    :func:`claim_round`)."""
+    return claim_round(alias, channels, fresh_before=fresh_before, limit=limit)[0]
+
+
+def claim_round(
+    alias: str,
+    channels: Sequence[str],
+    *,
+    fresh_before: dt.datetime | None = None,
+    limit: int = ROUND_ROWS,
+) -> tuple[list[Claimed], bool]:
+    """:func:`claim`, and whether a claimed lane has more rows due. The round is
+    shared among the lanes: each takes at most ``limit / len(channels)`` rows
+    (at least one request's worth), so that their sends can run side by side."""
     if not channels:
-        return []
+        return [], False
     return retried(lambda: _claim(alias, list(channels), fresh_before, limit))
 
 
@@ -111,47 +127,75 @@ def _no_flush_wait(alias: str) -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _locked(alias: str, channels: list[str]) -> Iterator[DeliveryLane]:
-    """The lanes of ``channels`` that no other sender holds, locked one by one in
-    the order given (so only as many are held as the round takes)."""
+def _locked(alias: str, channels: list[str]) -> list[DeliveryLane]:
+    """The lanes of ``channels`` that no other sender holds, locked, in the order
+    given. A lane that does not exist yet is created first (insert-or-ignore in a
+    savepoint): only then, not on every round."""
     lanes = DeliveryLane.objects.using(alias)
     if connections[alias].features.has_select_for_update_skip_locked:
-        for name in channels:
-            lane = lanes.select_for_update(skip_locked=True).filter(channel=name).first()
-            if lane is not None:
-                yield lane
-        return
-    lanes.filter(channel__in=channels).update(last_seq=F("last_seq"))  # the write lock
-    found = {lane.channel: lane for lane in lanes.filter(channel__in=channels)}
-    yield from (found[name] for name in channels if name in found)
+        free = lanes.select_for_update(skip_locked=True)
+        found = {lane.channel: lane for lane in free.filter(channel__in=channels)}
+        missing = [name for name in channels if name not in found]
+        if missing:  # not created yet, or held by another sender
+            ensure_lanes(alias, missing)
+            found.update((lane.channel, lane) for lane in free.filter(channel__in=missing))
+    else:
+        lanes.filter(channel__in=channels).update(last_seq=F("last_seq"))  # the write lock
+        found = {lane.channel: lane for lane in lanes.filter(channel__in=channels)}
+        missing = [name for name in channels if name not in found]
+        if missing:
+            ensure_lanes(alias, missing)
+            found.update((lane.channel, lane) for lane in lanes.filter(channel__in=missing))
+    return [found[name] for name in channels if name in found]
+
+
+def _waiting(alias: str, names: list[str], count: int) -> dict[str, list[tuple[Any, ...]]]:
+    """The first ``count`` pending rows of each lane, in ``id`` order: one query
+    (a ``UNION ALL`` of the lanes' ``LIMIT`` queries) where the database allows it."""
+    rows = OutboxEvent.objects.using(alias)
+
+    def first(name: str) -> QuerySet[Any]:
+        lane = rows.filter(channel=name, state=PENDING).order_by("pk")
+        return lane.values_list(*_FIELDS, "next_attempt_at", "created_at", "channel")[:count]
+
+    if len(names) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
+        found = list(first(names[0]).union(*(first(name) for name in names[1:]), all=True))
+    else:
+        found = [row for name in names for row in first(name)]
+    by_lane: dict[str, list[tuple[Any, ...]]] = {}
+    for row in sorted(found, key=lambda values: values[0]):
+        by_lane.setdefault(row[-1], []).append(row[:-1])
+    return by_lane
 
 
 def _claim(
     alias: str, channels: list[str], fresh_before: dt.datetime | None, limit: int
-) -> list[Claimed]:
-    rows = OutboxEvent.objects.using(alias)
+) -> tuple[list[Claimed], bool]:
+    per_lane = max(MAX_EVENTS_PER_BATCH, -(-limit // len(channels)))
+    more = False
     claimed: list[Claimed] = []
-    lanes_numbered: list[DeliveryLane] = []
-    numbered: list[int] = []  # rows numbered by this claim
+    lanes_numbered: list[tuple[int, int]] = []
     with transaction.atomic(using=alias):
         _no_flush_wait(alias)
-        ensure_lanes(alias, channels)
         now = timezone.now()
-        for lane in _locked(alias, channels):
-            if len(claimed) >= limit:
-                break
-            waiting = rows.filter(channel=lane.channel, state=PENDING).order_by("pk")
+        locked = _locked(alias, channels)
+        waiting = _waiting(alias, [lane.channel for lane in locked], per_lane + 1)
+        for lane in locked:
+            room = min(per_lane, limit - len(claimed))
+            if room <= 0:
+                more = more or bool(waiting.get(lane.channel))
+                continue
             seq = lane.last_seq
-            for values in waiting.values_list(*_FIELDS, "next_attempt_at", "created_at")[
-                : limit - len(claimed)
-            ]:
+            for taken, values in enumerate(waiting.get(lane.channel, ())):
                 pk, event_id, name, data, socket_id, row_seq, attempts, due, created = values
                 if due > now or (fresh_before and not attempts and created > fresh_before):
+                    break
+                if taken == room:  # one more is due: the next round takes it
+                    more = True
                     break
                 if row_seq is None:
                     seq += 1
                     row_seq = seq
-                    numbered.append(pk)
                 claimed.append(
                     Claimed(
                         pk,
@@ -165,40 +209,11 @@ def _claim(
                     )
                 )
             if seq != lane.last_seq:
-                lane.last_seq = seq
-                lanes_numbered.append(lane)
-        if claimed:
-            _lease(rows, claimed, numbered, now + dt.timedelta(seconds=lease_seconds(len(claimed))))
-        for lane in lanes_numbered:
-            DeliveryLane.objects.using(alias).filter(pk=lane.pk).update(last_seq=lane.last_seq)
-    return claimed
-
-
-def _lease(
-    rows: QuerySet[OutboxEvent], claimed: list[Claimed], numbered: list[int], until: dt.datetime
-) -> None:
-    """Write the claim with plain ``UPDATE ... WHERE id IN`` statements (no per-row
-    ``CASE``): one per distinct try count (one on a first try), and one numbering
-    the rows ``numbered``: each gets its lane's ``last_seq`` (not updated yet) plus
-    its rank by ``id`` among the lane's newly numbered rows, as counted above."""
-    by_attempts: dict[int, list[int]] = {}
-    for row in claimed:
-        by_attempts.setdefault(row.attempts, []).append(row.pk)
-    for attempts, pks in by_attempts.items():
-        rows.filter(pk__in=pks).update(attempts=attempts, next_attempt_at=until)
-    if not numbered:
-        return
-    last_seq = DeliveryLane.objects.using(rows.db).filter(channel=OuterRef("channel"))
-    rank = (
-        rows.filter(pk__in=numbered, channel=OuterRef("channel"), pk__lte=OuterRef("pk"))
-        .order_by()
-        .values("channel")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    rows.filter(pk__in=numbered).update(
-        seq=Subquery(last_seq.values("last_seq")[:1]) + Subquery(rank)
-    )
+                lanes_numbered.append((lane.pk, seq))
+        until = now + dt.timedelta(seconds=lease_seconds(len(claimed)))
+        lease.write_rows(alias, [(row.pk, row.seq, row.attempts) for row in claimed], until)
+        lease.write_lanes(alias, lanes_numbered)
+    return claimed, more
 
 
 def take_seqs(alias: str, counts: dict[str, int]) -> dict[str, int]:

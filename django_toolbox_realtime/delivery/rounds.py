@@ -1,20 +1,26 @@
 """A round: claim lanes' due events, send them, record the outcome. The same code
 serves the first try after commit (``sender``) and ``realtime_deliver`` (``worker``).
 
-Sending: the claimed rows, lane after lane in order, go out in ``/batch_events``
-requests of at most 10 (rows of several lanes may share one; a lane's order is
-kept). A retryable failure (5xx, timeout, refused connection, a configuration
-problem) stops the round: the request's rows wait for a retry with backoff, the
-rows not tried yet are given back untouched, and later rows of those lanes wait
-behind them. A permanent refusal (400/401/403/404/413) of a request of several
-rows sends them one by one, so that only the row the server refuses is marked
-``failed`` (with the server's reason) and its lane goes on.
+Sending: the claimed lanes are dealt into at most ``SEND_THREADS`` groups, sent
+side by side (one thread per group, for a backend that talks to a server); in a
+group, the rows, lane after lane in order, go out in ``/batch_events`` requests
+of at most 10 (rows of several lanes may share one). A lane is in one group
+only, so its order is kept. A retryable failure (5xx, timeout, refused
+connection, a configuration problem) stops its group: the request's rows wait
+for a retry with backoff, the group's rows not tried yet are given back
+untouched, and later rows of those lanes wait behind them. A permanent refusal
+(400/401/403/404/413) of a request of several rows sends them one by one, so
+that only the row the server refuses is marked ``failed`` (with the server's
+reason) and its lane goes on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..backends import OutgoingEvent, get_backend
@@ -26,6 +32,27 @@ from . import envelope, lanes, usage
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
+#: Requests of one round in flight at once at most (groups of lanes).
+SEND_THREADS = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="toolbox-realtime-send")
+        return _pool
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
 
 @dataclass(frozen=True)
 class RoundResult:
@@ -36,6 +63,8 @@ class RoundResult:
     retry: int = 0
     dead: int = 0
     released: int = 0
+    #: A claimed lane had more rows due than the round took.
+    more: bool = False
 
     def describe(self) -> str:
         return (
@@ -51,7 +80,8 @@ class Failure:
 
 
 def _try(backend: BaseBackend, events: list[OutgoingEvent]) -> Failure | None:
-    """Send one request; None when it was accepted."""
+    """Send one request; None when it was accepted. No database access: it may
+    run on a sending thread (the caller counts what was sent)."""
     try:
         backend.trigger_batch(events)
     except RealtimeDeliveryError as exc:
@@ -63,13 +93,44 @@ def _try(backend: BaseBackend, events: list[OutgoingEvent]) -> Failure | None:
     except Exception as exc:
         logger.exception("The backend failed unexpectedly.")
         return Failure(f"unexpected {type(exc).__name__} (see the logs)", True)
-    usage.record_messages(len(events))
     return None
 
 
+def _groups(claimed: list[lanes.Claimed]) -> list[list[lanes.Claimed]]:
+    """``claimed`` dealt by lane into at most SEND_THREADS groups of about the same
+    number of requests; each keeps its lanes' rows in order."""
+    by_lane: dict[str, list[lanes.Claimed]] = {}
+    for row in claimed:
+        by_lane.setdefault(row.channel, []).append(row)
+    if len(by_lane) == 1:
+        return [claimed]
+    count = min(SEND_THREADS, -(-len(claimed) // MAX_EVENTS_PER_BATCH), len(by_lane))
+    groups: list[list[lanes.Claimed]] = [[] for _ in range(max(1, count))]
+    for rows in sorted(by_lane.values(), key=len, reverse=True):
+        min(groups, key=len).extend(rows)
+    return [group for group in groups if group]
+
+
 def send(claimed: list[lanes.Claimed], backend: BaseBackend | None = None) -> lanes.Outcome:
-    """Send ``claimed`` (in lane order) and say what happened to each row."""
+    """Send ``claimed`` (in lane order) and say what happened to each row: groups
+    of lanes side by side when the backend talks to a server."""
     backend = backend or get_backend()
+    groups = _groups(claimed)
+    if len(groups) == 1 or not getattr(backend, "delivers_to_server", False):
+        outcomes = [_send_group(backend, group) for group in groups]
+    else:
+        outcomes = list(_executor().map(lambda group: _send_group(backend, group), groups))
+    outcome = lanes.Outcome()
+    for part in outcomes:
+        outcome.delivered += part.delivered
+        outcome.failed += part.failed
+        outcome.retry += part.retry
+        outcome.released += part.released
+    usage.record_messages(len(outcome.delivered))
+    return outcome
+
+
+def _send_group(backend: BaseBackend, claimed: list[lanes.Claimed]) -> lanes.Outcome:
     outcome = lanes.Outcome()
     chunks = chunked(claimed, MAX_EVENTS_PER_BATCH)
     for index, chunk in enumerate(chunks):
@@ -111,7 +172,7 @@ def run_round(
         return RoundResult()
     if channels is None:
         channels = lanes.due_channels(alias, fresh_before)
-    claimed = lanes.claim(alias, channels, fresh_before=fresh_before, limit=limit)
+    claimed, more = lanes.claim_round(alias, channels, fresh_before=fresh_before, limit=limit)
     if not claimed:
         return RoundResult()
     outcome = send(claimed)
@@ -124,6 +185,7 @@ def run_round(
         retry=len(outcome.retry),
         dead=outcome.dead,
         released=len(outcome.released),
+        more=more,
     )
 
 
@@ -152,6 +214,7 @@ def send_immediately(alias: str, events: list[OutgoingEvent]) -> int:
         failure = refused
         if refused.retryable:  # the server is down: the rest would fail the same way
             break
+    usage.record_messages(sent)
     if sent < len(items):
         logger.warning(
             "%d of %d event(s) not delivered; %s['DELIVERY'] is 'immediate', so they are "

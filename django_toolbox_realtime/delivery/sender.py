@@ -28,15 +28,16 @@ from functools import partial
 from django.db import close_old_connections, connections
 
 from ..backends import OutgoingEvent, get_backend
-from . import lanes, options, rounds
+from . import options, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
 #: Work kept waiting for the thread at most; beyond it, outbox channels are left
 #: to realtime_deliver and immediate events are dropped (logged).
 MAX_WAITING = 10_000
-#: How long the thread lets work gather before a round: under load, commits
-#: arriving together share one round (less work per event).
+#: How long the thread lets work gather before a round, only under load (work
+#: was handed over while the previous round ran): commits arriving together then
+#: share one round. An idle sender starts at once (no added latency).
 GATHER_SECONDS = 0.005
 #: Rounds the first try runs on the same channels while they still have due rows.
 MAX_ROUNDS = 5
@@ -52,6 +53,7 @@ class BackgroundSender:
         self._events: list[tuple[str, list[OutgoingEvent]]] = []
         self._waiting_events = 0
         self._busy = False
+        self._loaded = False  # work arrived while a round ran
         self._thread: threading.Thread | None = None
 
     def add_channels(self, alias: str, channels: Iterable[str]) -> None:
@@ -71,6 +73,7 @@ class BackgroundSender:
             self._wake()
 
     def _wake(self) -> None:
+        self._loaded = self._loaded or self._busy
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(
                 target=self._run, name="toolbox-realtime-sender", daemon=True
@@ -85,7 +88,9 @@ class BackgroundSender:
                 self._cond.notify_all()
                 self._cond.wait()
             self._busy = True
-        time.sleep(GATHER_SECONDS)  # commits arriving together then share one round
+            loaded, self._loaded = self._loaded, False
+        if loaded:  # under load: commits arriving together share one round
+            time.sleep(GATHER_SECONDS)
         with self._cond:
             channels, self._channels = self._channels, {}
             events, self._events = self._events, []
@@ -145,7 +150,7 @@ def first_try(alias: str, channels: list[str]) -> None:
     """A round on ``channels``; more while a round was full (at most MAX_ROUNDS)."""
     for _ in range(MAX_ROUNDS):
         result = rounds.run_round(alias, channels)
-        if result.claimed < lanes.ROUND_ROWS or result.retry or result.released:
+        if not result.more or result.retry or result.released:
             return
 
 
