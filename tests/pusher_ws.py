@@ -149,6 +149,21 @@ class PusherWSClient:
                     raise TimeoutError(f"{len(found)} of {count} {name!r} events arrived")
                 self._cond.wait(remaining)
 
+    def wait_until(
+        self, condition: Callable[[list[dict[str, Any]]], bool], timeout: float | None = None
+    ) -> bool:
+        """Whether ``condition(messages)`` (all received so far) holds within
+        ``timeout`` seconds; checked once per wake-up, not once per message, so a
+        condition over thousands of messages stays cheap if it is incremental."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        with self._cond:
+            while not condition(self.messages):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.closed.is_set():
+                    return condition(self.messages)
+                self._cond.wait(remaining)
+            return True
+
     def wait_closed(self, timeout: float | None = None) -> tuple[int | None, str | None]:
         if not self.closed.wait(timeout or self.timeout):
             raise TimeoutError("the server did not close the connection")

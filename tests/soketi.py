@@ -129,11 +129,31 @@ class SoketiServer:
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGCONT)  # a paused server must wake to act on it
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=timeout)
+
+    # --- faults (tests/chaos): by this server's own process id --------------------
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL: the server dies at once, mid-whatever (``start()`` brings it back
+        on the same port)."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=timeout)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server hangs; connections stay open and nothing is answered."""
+        assert self.process is not None and self.process.poll() is None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: a paused server answers again (what waited is handled then)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def log_tail(self, size: int = 2000) -> str:
         try:
