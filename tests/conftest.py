@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from django_toolbox_realtime.authorization import groups, matcher
+from django_toolbox_realtime.authorization import groups, matcher, version
 from django_toolbox_realtime.backends import locmem
 from django_toolbox_realtime.delivery import usage
 from tests.helpers import bearer_headers, seed_demo
@@ -93,10 +93,12 @@ def _clear_locmem_outbox() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_policy_cache() -> Iterator[None]:
-    """Each test starts with no compiled policies, no groups in memory, no version key."""
+    """Each test starts with no compiled policies, no groups in memory, no version key
+    and no cache outage known."""
     cache.clear()
     matcher.reset()
     groups.forget_all_groups()
+    version.forget_outage()
     yield
     matcher.reset()
     groups.forget_all_groups()

@@ -14,6 +14,8 @@ after ``POLICY_CACHE_MAX_AGE`` seconds, which bounds the staleness.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -25,6 +27,48 @@ from ..conf import realtime_settings
 logger = logging.getLogger("django_toolbox_realtime.policies")
 
 VERSION_KEY = "toolbox_realtime:authz:version"
+#: Seconds between two warnings (with the traceback) about the same cache outage; in
+#: between, each failed read is logged at DEBUG. A cache that is down would otherwise
+#: write a traceback on every authorization.
+OUTAGE_WARNING_INTERVAL = 60.0
+
+_monotonic = time.monotonic
+_outage_lock = threading.Lock()
+_outage_warned_at: float | None = None  # None: no outage known to this process
+
+
+def forget_outage() -> None:
+    """Forget a known outage (tests): the next failure warns again."""
+    global _outage_warned_at
+    with _outage_lock:
+        _outage_warned_at = None
+
+
+def _note_outage() -> None:
+    global _outage_warned_at
+    now = _monotonic()
+    with _outage_lock:
+        due = _outage_warned_at is None or now - _outage_warned_at >= OUTAGE_WARNING_INTERVAL
+        if due:
+            _outage_warned_at = now
+    if due:
+        logger.warning(
+            "Cache %r unavailable; reading policies and groups from the database "
+            "(said again in %d s while it lasts; each failure is logged at DEBUG).",
+            realtime_settings.POLICY_CACHE,
+            OUTAGE_WARNING_INTERVAL,
+            exc_info=True,
+        )
+    else:
+        logger.debug("Cache %r still unavailable.", realtime_settings.POLICY_CACHE)
+
+
+def _note_recovery() -> None:
+    global _outage_warned_at
+    with _outage_lock:
+        was_down, _outage_warned_at = _outage_warned_at is not None, None
+    if was_down:
+        logger.info("Cache %r available again.", realtime_settings.POLICY_CACHE)
 
 
 def get_cache() -> Any:
@@ -45,12 +89,10 @@ def current_version() -> str | None:
             cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
             version = cache.get(VERSION_KEY)  # another process may have won the add
     except Exception:  # a cache outage must not break auth: fall back to the DB
-        logger.warning(
-            "Cache %r unavailable; reading policies and groups from the database.",
-            realtime_settings.POLICY_CACHE,
-            exc_info=True,
-        )
+        _note_outage()
         return None
+    if _outage_warned_at is not None:
+        _note_recovery()
     return str(version) if version is not None else None
 
 
