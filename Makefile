@@ -10,7 +10,7 @@ PORT        ?= 8000
 SOKETI_PORT ?= 6001
 export PORT SOKETI_PORT
 
-.PHONY: demo test lint bench install chromium clean
+.PHONY: demo test test-django42 lint bench install chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ demo: install
 
 test: install chromium
 	$(PY) -m pytest
+
+# The suite on Django 4.2 LTS (the lowest version pyproject.toml claims), on SQLite,
+# in its own venv. The browser tests are left out (-m "not browser"): they test the
+# JavaScript in Chromium, which does not depend on the Django version.
+VENV_DJ42 := .venv-dj42
+test-django42: node_modules/.installed
+	test -x $(VENV_DJ42)/bin/python || $(PYTHON) -m venv $(VENV_DJ42)
+	$(VENV_DJ42)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_DJ42)/bin/python -m pip install --quiet -e ".[test,example,celery]" "django>=4.2,<5.0"
+	DATABASE_URL=sqlite://:memory: $(VENV_DJ42)/bin/python -m pytest -m "not browser"
 
 # ruff, mypy, and the import contracts of .importlinter (the package's layers).
 lint: $(VENV)/.installed
