@@ -18,6 +18,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.utils.module_loading import import_string
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -77,8 +78,22 @@ def string_fields(data: Any, names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+class JSONOnly(BaseContentNegotiation):
+    """JSON whatever the Accept header says: these views speak only JSON (pusher-js,
+    Echo and fetch callers read it), and DRF's default answers an Accept it cannot
+    meet with a 406 in its own body shape, before the method or the login is checked."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        renderer = renderers[0]
+        return renderer, renderer.media_type
+
+
 class _PusherAuthView(APIView):
     http_method_names = ["post"]
+    content_negotiation_class = JSONOnly
     # A session login's CSRF check reads request.POST, so DRF parses the body with
     # these before the view runs; body() then reuses that parse (and parses the body
     # itself, with the same functions, for the other logins). Both refuse repeats.
