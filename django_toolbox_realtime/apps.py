@@ -1,5 +1,24 @@
 from django.apps import AppConfig
 
+from .conf import on_reload, realtime_settings
+from .delivery import options
+from .exceptions import RealtimeConfigurationError
+
+
+def install_celery_when_chosen() -> None:
+    """``DELIVERY = "celery"``: install the dispatcher that enqueues the deliver task
+    after commit (and register the tasks with every Celery app). Run at start-up and
+    on every settings change (override_settings). Celery is an optional dependency,
+    imported here only when chosen; E030 reports a missing one."""
+    try:
+        chosen = realtime_settings.raw("DELIVERY") == options.CELERY
+    except RealtimeConfigurationError:  # unreadable settings: E009 says why
+        return
+    if chosen and options.celery_installed():
+        from .contrib.celery import enqueue
+
+        enqueue.install()
+
 
 class ToolboxRealtimeConfig(AppConfig):
     name = "django_toolbox_realtime"
@@ -25,3 +44,5 @@ class ToolboxRealtimeConfig(AppConfig):
         from .bridge import registry as broadcast_registry
 
         broadcast_registry.autodiscover()
+        install_celery_when_chosen()
+        on_reload(install_celery_when_chosen)

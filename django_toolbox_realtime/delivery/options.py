@@ -1,18 +1,23 @@
 """The delivery settings, read and checked in one place: the runtime refuses what
 the system checks (``toolbox_realtime.E030``-``E033``) report, with the same words.
+E030 covers ``DELIVERY`` and, in celery mode, Celery itself and ``CELERY_*``.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import random
 from dataclasses import dataclass
 
-from ..conf import SETTINGS_NAME, realtime_settings
+from ..conf import SETTINGS_NAME, on_reload, realtime_settings
 from ..exceptions import RealtimeConfigurationError
 from ..validation import is_int, is_number
 
-OUTBOX, IMMEDIATE = "outbox", "immediate"
-MODES = (OUTBOX, IMMEDIATE)
+OUTBOX, IMMEDIATE, CELERY = "outbox", "immediate", "celery"
+MODES = (OUTBOX, IMMEDIATE, CELERY)
+#: The modes that write outbox rows in the caller's transaction.
+WITH_ROWS = (OUTBOX, CELERY)
 BACKGROUND, INLINE, OFF = "background", "inline", "off"
 FIRST_ATTEMPTS = (BACKGROUND, INLINE, OFF)
 
@@ -55,10 +60,13 @@ def _problems() -> list[Problem]:
             Problem(
                 30,
                 f"{_name('DELIVERY')} = {delivery!r}: use 'outbox' (rows in the caller's "
-                "transaction, retried until sent) or 'immediate' (sent after commit, "
-                "never retried). 'celery' is not available in this version.",
+                "transaction, retried until sent), 'immediate' (sent after commit, "
+                "never retried) or 'celery' (outbox rows delivered by Celery tasks; "
+                "pip install django-toolbox-realtime[celery]).",
             )
         )
+    elif delivery == CELERY:
+        found += _celery_problems()
     first = s.raw("FIRST_ATTEMPT")
     if first not in FIRST_ATTEMPTS:
         found.append(
@@ -98,6 +106,61 @@ def _problems() -> list[Problem]:
     return found
 
 
+def celery_installed() -> bool:
+    """Whether Celery can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec("celery") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules["celery"] is None
+        return False
+
+
+def _celery_problems() -> list[Problem]:
+    s = realtime_settings
+    if not celery_installed():
+        return [
+            Problem(
+                30,
+                f"{_name('DELIVERY')} is 'celery' but Celery is not installed: "
+                "pip install django-toolbox-realtime[celery] (or use 'outbox').",
+            )
+        ]
+    found: list[Problem] = []
+    queue = s.raw("CELERY_QUEUE")
+    if queue is not None and not (isinstance(queue, str) and queue.strip()):
+        found.append(
+            Problem(
+                30,
+                f"{_name('CELERY_QUEUE')} must be a queue name (a non-empty string), or "
+                "None for Celery's default queue.",
+            )
+        )
+    if s.raw("CELERY_APP") is not None:
+        try:
+            app = s.CELERY_APP
+        except RealtimeConfigurationError as exc:  # names the setting and the path
+            found.append(Problem(30, str(exc)))
+        else:
+            if not callable(getattr(app, "send_task", None)):
+                found.append(
+                    Problem(
+                        30,
+                        f"{_name('CELERY_APP')} must be the dotted path of a Celery app "
+                        f"(e.g. 'proj.celery.app'), not a {type(app).__name__}.",
+                    )
+                )
+    return found
+
+
+@functools.cache
+def _celery_checked() -> bool:
+    """Celery mode was checked once since the settings were last (re)loaded."""
+    _refuse(30)
+    return True
+
+
+on_reload(_celery_checked.cache_clear)
+
+
 def _refuse(number: int) -> None:
     for problem in _problems():
         if problem.number == number:
@@ -105,10 +168,13 @@ def _refuse(number: int) -> None:
 
 
 def mode() -> str:
-    """``DELIVERY`` ("outbox" or "immediate"); RealtimeConfigurationError otherwise."""
+    """``DELIVERY`` ("outbox", "immediate" or "celery"); RealtimeConfigurationError
+    otherwise, or for celery mode without Celery or with a bad CELERY_* setting."""
     value = realtime_settings.DELIVERY
     if value not in MODES:
         _refuse(30)
+    if value == CELERY:
+        _celery_checked()
     return str(value)
 
 

@@ -7,6 +7,8 @@ sent after the current transaction commits.
   not sent then is retried by ``manage.py realtime_deliver``.
 * ``"immediate"``: nothing is written; after commit the sender sends the events
   from memory. A failure is logged and the event is lost (never retried).
+* ``"celery"``: rows as in outbox mode; after commit the channels go to the
+  dispatcher ``contrib.celery`` installs (see ``dispatch``): a Celery task sends.
 
 Coalescing: within one transaction, a later publish with the same ``key``
 replaces the earlier one (which is then never sent; its rows are deleted) and
@@ -34,7 +36,7 @@ from ..validation import (
     validate_socket_id,
     validate_trigger_channel,
 )
-from . import envelope, options, outbox, pending, sender
+from . import dispatch, envelope, options, outbox, pending, sender
 from .api import new_event_id
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
@@ -124,7 +126,7 @@ def publish(
         tag = earlier.tag
         accepted = _replace(earlier, accepted, alias, mode)
     row_ids: list[int] = []
-    if mode == options.OUTBOX and accepted:
+    if mode in options.WITH_ROWS and accepted:
         row_ids = outbox.insert_rows(alias, accepted, source, timezone.now())
     pending.register(
         pending.Published(
@@ -134,7 +136,7 @@ def publish(
             events=accepted,
             row_ids=row_ids,
             savepoints=pending.open_savepoints(alias),
-            then=_after_commit_outbox if mode == options.OUTBOX else _after_commit_immediate,
+            then=_AFTER_COMMIT[mode],
         )
     )
     return accepted
@@ -145,7 +147,7 @@ def _replace(
 ) -> list[OutgoingEvent]:
     """Cancel ``earlier`` where that is certain to be right, and give ``accepted``
     its event ids; otherwise leave both to be sent (new ids stay)."""
-    if mode == options.OUTBOX:
+    if mode in options.WITH_ROWS:
         # The rows are deleted in this transaction: a rollback of it (or of a
         # savepoint around this call) brings them back with the memory.
         if not earlier.row_ids or len(earlier.row_ids) != earlier.row_count:
@@ -178,3 +180,15 @@ def _after_commit_outbox(published: pending.Published) -> None:
 
 def _after_commit_immediate(published: pending.Published) -> None:
     sender.send_after_commit(published.alias, published.events)
+
+
+def _after_commit_celery(published: pending.Published) -> None:
+    channels = {channel for event in published.events for channel in event.channels}
+    dispatch.after_commit(published.alias, channels)
+
+
+_AFTER_COMMIT = {
+    options.OUTBOX: _after_commit_outbox,
+    options.IMMEDIATE: _after_commit_immediate,
+    options.CELERY: _after_commit_celery,
+}

@@ -140,7 +140,7 @@ def ids(settings, **overrides) -> list[str]:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"DELIVERY": "celery"}, "toolbox_realtime.E030"),
+        ({"DELIVERY": "pigeon"}, "toolbox_realtime.E030"),
         ({"FIRST_ATTEMPT": "sometimes"}, "toolbox_realtime.E031"),
         ({"DELIVERY": "immediate", "FIRST_ATTEMPT": "off"}, "toolbox_realtime.E031"),
         ({"MAX_ATTEMPTS": 0}, "toolbox_realtime.E032"),
@@ -154,12 +154,12 @@ def test_each_delivery_mistake_has_its_check(settings, overrides, expected):
     assert ids(settings, **overrides) == [expected]
 
 
-def test_the_defaults_pass_and_celery_is_named_as_unavailable(settings):
+def test_the_defaults_pass_and_an_unknown_mode_is_refused_by_name(settings):
     assert ids(settings) == []
-    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "DELIVERY": "celery"}
+    settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "DELIVERY": "pigeon"}
     [message] = checks.check_delivery_settings()
     assert "'outbox'" in message.msg and "'immediate'" in message.msg
-    assert "not available" in message.msg
+    assert "'celery'" in message.msg  # celery mode: tests/celery/
     event = OutgoingEvent("", "e", ("public-a",), "{}")
     with pytest.raises(RealtimeConfigurationError, match="DELIVERY"):
         publish([event])

@@ -1,0 +1,1 @@
+"""Optional integrations, each in its own room and imported only when used."""
