@@ -42,6 +42,7 @@ from django.test.utils import CaptureQueriesContext
 from benchmarks import Result
 from django_toolbox_realtime import broadcasts
 from django_toolbox_realtime.backends import OutgoingEvent
+from django_toolbox_realtime.bridge import registry
 from django_toolbox_realtime.delivery import sender
 from django_toolbox_realtime.delivery.publish import publish
 from django_toolbox_realtime.delivery.worker import Worker
@@ -101,6 +102,23 @@ def _agents(count: int) -> list[Any]:
         return [Agent.objects.create(name=f"bench-{i}") for i in range(count)]
 
 
+def _plain_items(count: int) -> list[Any]:
+    """Rows of a model registered with a plain field list (no serializer): the
+    app's own cost per save, apart from a user's serializer."""
+    from benchmarks.baseline.models import PlainItem
+
+    if registry.get(PlainItem) is None:
+
+        @broadcasts.register(PlainItem)
+        class PlainItemBroadcast(broadcasts.ModelBroadcast):
+            channels = ["bench-plain", "private-bench-plain-{id}"]  # two rows, as Agent
+            fields = ["id", "name", "status", "count", "updated_at"]
+
+    with broadcasts.without_broadcasting():
+        PlainItem.objects.all().delete()
+        return [PlainItem.objects.create(name=f"bench-{i}") for i in range(count)]
+
+
 STATUSES = ("busy", "idle")
 
 
@@ -156,8 +174,11 @@ def _per_save(agents: list[Any], sample: int, silenced: bool) -> tuple[float, fl
     return len(statements) / sample, counts["commits"] / sample
 
 
-def bench_saves(port: int, n: int, rounds: int, first_attempt: str) -> list[Result]:
-    agents = _agents(20)
+def bench_saves(
+    port: int, n: int, rounds: int, first_attempt: str, plain: bool = False
+) -> list[Result]:
+    agents = _plain_items(20) if plain else _agents(20)
+    what = "plain field-list model" if plain else "example Agent, 2 DRF serializers"
     with override_settings(TOOLBOX_REALTIME=_config(port, first_attempt)):
         _saves(agents, 20)  # warm up both paths
         with broadcasts.without_broadcasting():
@@ -179,7 +200,7 @@ def bench_saves(port: int, n: int, rounds: int, first_attempt: str) -> list[Resu
     if first_attempt != "off":  # an extra line, no goal
         return [
             Result(
-                f"(a) {n} saves, first try background [{db}]",
+                f"(a) {n} saves, first try background, {what} [{db}]",
                 n / best_on,
                 "saves/s",
                 baseline=n / best_off,
@@ -188,7 +209,7 @@ def bench_saves(port: int, n: int, rounds: int, first_attempt: str) -> list[Resu
     return [
         # As throughput: time with <= 1.5 x time without <=> saves/s ratio >= 1/1.5.
         Result(
-            f"(a) {n} saves, outbox, first try off [{db}]",
+            f"(a) {n} saves, outbox, first try off, {what} [{db}]",
             n / best_on,
             "saves/s",
             baseline=n / best_off,
@@ -389,6 +410,7 @@ def run(quick: bool = False) -> list[Result]:
     n, m, rounds = (300, 1_000, 2) if quick else (2_000, 10_000, 3)
     with SoketiServer(settings.TEST_APP_ID, settings.TEST_KEY, settings.TEST_SECRET) as server:
         rows = bench_saves(server.port, n, rounds, "off")
+        rows += bench_saves(server.port, n, rounds, "off", plain=True)
         rows += bench_worker(server.port, m, 1 if quick else 2)
         if _in_memory():
             rows += _background_in_child(server.port, quick)

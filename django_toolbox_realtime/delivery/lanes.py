@@ -6,9 +6,10 @@ Claiming, per lane (one per channel), under the lane's row lock
 (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the claim first
 takes the database's write lock, so claims run one at a time):
 
-* take the lane's pending rows in ``id`` order, the due prefix only: stop at the
-  first row not due yet (a row waiting for its retry keeps the rows behind it
-  waiting: per-channel order);
+* take the lane's pending rows in send order (numbered rows by ``seq``, then the
+  others by ``id``), the due prefix only: stop at the first row not due yet (a row
+  leased or waiting for its retry keeps the rows behind it waiting: per-channel
+  order);
 * number the rows not numbered yet (``seq = last_seq + 1 ...``; a row keeps its
   number on retries);
 * lease them: count the try now and push ``next_attempt_at`` past the time the
@@ -41,6 +42,7 @@ PENDING = OutboxEvent.State.PENDING
 ROUND_ROWS = 100
 ROUND_LANES = 50
 _FIELDS = ("pk", "event_id", "name", "data", "socket_id", "seq", "attempts")
+_SEQ = _FIELDS.index("seq")
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,19 @@ def _locked(alias: str, channels: list[str]) -> list[DeliveryLane]:
 
 
 def _waiting(alias: str, names: list[str], count: int) -> dict[str, list[tuple[Any, ...]]]:
-    """The first ``count`` pending rows of each lane, in ``id`` order: one query
-    (a ``UNION ALL`` of the lanes' ``LIMIT`` queries) where the database allows it."""
+    """The first ``count`` pending rows of each lane in send order: the numbered ones
+    by ``seq``, then the others by ``id``; one query (a ``UNION ALL`` of the lanes'
+    ``LIMIT`` queries) where the database allows it.
+
+    Numbered first, not plain ``id`` order: on PostgreSQL a row gets its id at INSERT
+    but is seen at COMMIT, so a row with a lower id can appear after a later one was
+    numbered and leased; in ``id`` order it would overtake that one (be sent beside
+    it, or before its retry) with the next number."""
     rows = OutboxEvent.objects.using(alias)
 
     def first(name: str) -> QuerySet[Any]:
-        lane = rows.filter(channel=name, state=PENDING).order_by("pk")
+        lane = rows.filter(channel=name, state=PENDING)
+        lane = lane.order_by(F("seq").asc(nulls_last=True), "pk")
         return lane.values_list(*_FIELDS, "next_attempt_at", "created_at", "channel")[:count]
 
     if len(names) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
@@ -163,9 +172,14 @@ def _waiting(alias: str, names: list[str], count: int) -> dict[str, list[tuple[A
     else:
         found = [row for name in names for row in first(name)]
     by_lane: dict[str, list[tuple[Any, ...]]] = {}
-    for row in sorted(found, key=lambda values: values[0]):
+    for row in sorted(found, key=_send_order):
         by_lane.setdefault(row[-1], []).append(row[:-1])
     return by_lane
+
+
+def _send_order(values: tuple[Any, ...]) -> tuple[bool, int, int]:
+    seq = values[_SEQ]
+    return (seq is None, seq or 0, values[0])
 
 
 def _claim(
