@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:
 #   make demo   - the example project with a local soketi, on SQLite
 #   make test   - install what the tests need and run the whole suite
-# Others: make bench, make lint, make clean.
+# Others: make bench, make load, make lint, make clean.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +10,7 @@ PORT        ?= 8000
 SOKETI_PORT ?= 6001
 export PORT SOKETI_PORT
 
-.PHONY: demo test test-django42 lint bench install chromium clean
+.PHONY: demo test test-django42 lint bench load install chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,8 +54,13 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy django_toolbox_realtime example_project
 	$(VENV)/bin/lint-imports --no-cache
 
+# Every benchmark on SQLite, then on PostgreSQL (BENCH_PG_URL); writes benchmarks/RESULTS.md.
 bench: install
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+# The example project under gunicorn on PostgreSQL (LOAD_PG_URL) with soketi, under load.
+load: install
+	$(PY) -m benchmarks.load $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,4 +1,4 @@
-"""The table a hand-written webhook view stores events in."""
+"""The baselines' tables: what a user without this app would write."""
 
 from django.db import models
 

@@ -1,0 +1,1 @@
+"""What a user writes without this app: the baselines' own models and views."""
