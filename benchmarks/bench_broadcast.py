@@ -400,7 +400,9 @@ def _background_in_child(port: int, quick: bool) -> list[Result]:
             check=False,
         )
     if done.returncode != 0:
-        raise RuntimeError(f"the background benchmark failed:\n{done.stderr[-3000:]}")
+        err = done.stderr
+        shown = err if len(err) <= 3000 else f"{err[:1500]}\n[...]\n{err[-1500:]}"
+        raise RuntimeError(f"the background benchmark failed:\n{shown}")
     rows = json.loads(done.stdout.strip().splitlines()[-1])
     return [Result(**row) for row in rows]
 

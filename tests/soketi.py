@@ -75,6 +75,10 @@ class SoketiServer:
                 "SOKETI_DEFAULT_APP_KEY": self.key,
                 "SOKETI_DEFAULT_APP_SECRET": self.secret,
                 "SOKETI_DEFAULT_APP_USER_AUTHENTICATION": "true",
+                # With user authentication on, soketi closes (4009) a connection
+                # that has not signed in within 30 s: long tests and benchmarks
+                # would silently lose their clients.
+                "SOKETI_USER_AUTHENTICATION_TIMEOUT": "600000",
                 "SOKETI_EVENT_MAX_SIZE_IN_KB": "10",
                 "SOKETI_SHUTDOWN_GRACE_PERIOD": "100",
                 "SOKETI_DEBUG": "0",
