@@ -24,7 +24,7 @@ from typing import Any
 from ..backends import OutgoingEvent
 from ..delivery.api import new_event_id, user_channel
 from ..delivery.publish import pending_tag, publish
-from ..delivery.socket_context import current_socket_id
+from ..delivery.socket_context import current_socket_id, record_excluded
 from ..exceptions import RealtimeValidationError
 from ..validation import (
     ENCRYPTED_PREFIX,
@@ -92,6 +92,8 @@ def run(found: Plan | None, instance: Any, using: str) -> list[OutgoingEvent]:
     sent: list[OutgoingEvent] = []
     if found is not None:
         sent = publish(found.events, using=using, source=found.source, key=found.key, tag=found.tag)
+    for event in sent:  # the ids as published (coalescing keeps the earlier ones)
+        record_excluded(event.socket_id, [event.id])
     instance.__dict__[EVENTS_ATTR] = list(sent)
     return sent
 

@@ -29,7 +29,7 @@ from ..validation import (
     validate_user_id,
 )
 from . import usage
-from .socket_context import current_socket_id, including_sender
+from .socket_context import current_socket_id, including_sender, record_excluded
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
@@ -106,6 +106,7 @@ def trigger_event(
         validate_socket_id(socket_id)
     encoded = encode_payload(data)
     event_id = event_id or new_event_id()
+    record_excluded(socket_id, [event_id])  # for the sender's X-Realtime-Event-Ids
     parts = [
         OutgoingEvent(
             id=event_id, name=event_name, channels=tuple(chunk), data=encoded, socket_id=socket_id
@@ -171,6 +172,8 @@ def trigger_batch(
     ``{"events": [{"channel", "event", "id"}, ...], "sent", "requests"}``.
     """
     outgoing = [_batch_item(item) for item in events]
+    for item in outgoing:
+        record_excluded(item.socket_id, [item.id])  # for the sender's X-Realtime-Event-Ids
     result: dict[str, Any] = {
         "events": [{"channel": e.channels[0], "event": e.name, "id": e.id} for e in outgoing],
         "sent": False,

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
@@ -39,6 +40,37 @@ def test_a_save_in_a_request_excludes_the_senders_socket_but_not_to_user(
     }
 
 
+@pytest.mark.django_db
+def test_the_answer_lists_the_ids_the_bridge_sent_without_the_sender(
+    demo: Any, realtime_outbox: Any, commit: Any
+) -> None:
+    """Two saves of one agent in one transaction are coalesced (the later events
+    keep the earlier ids): the header lists exactly the ids that were sent on the
+    channels, and not the to_user event of an attempt, which reaches the sender."""
+    agent, student, quiz = Agent.objects.get(name="grader"), demo["student"], Quiz.objects.get(pk=1)
+
+    def view(request: HttpRequest) -> HttpResponse:
+        with transaction.atomic():
+            agent.status = Agent.Status.BUSY
+            agent.save()
+            agent.status = Agent.Status.IDLE
+            agent.save()
+        QuizAttempt.objects.create(quiz=quiz, student=student, number=1, score=3)
+        return HttpResponse()
+
+    with commit():
+        response = SocketIDMiddleware(view)(RequestFactory().post("/", HTTP_X_SOCKET_ID="12.34"))
+    sent = realtime_outbox.events()
+    excluded = [e["id"] for e in sent if e["socket_id"] == "12.34"]
+    agent_events = [e for e in sent if e["event"].startswith("agent.")]
+    private = f"private-agent-{agent.pk}"
+    assert [e["channels"] for e in agent_events] == [["agent-status"], [private]]
+    assert len(excluded) == 3  # agent-status, private-agent-<id> (coalesced), private-teacher
+    assert sorted(response["X-Realtime-Event-Ids"].split(",")) == sorted(excluded)
+    (to_user,) = [e for e in sent if e["socket_id"] is None]
+    assert to_user["id"] not in response["X-Realtime-Event-Ids"]
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_client_that_changed_an_agent_gets_no_echo_on_soketi(
@@ -66,6 +98,8 @@ def test_the_client_that_changed_an_agent_gets_no_echo_on_soketi(
     )
     assert busy.status_code == 200, busy.content
     assert len(busy.json()["events"]) == 2
+    # What realtime.js reads to tell its own events from others' in a catch-up.
+    assert busy["X-Realtime-Event-Ids"].split(",") == busy.json()["events"]
     summary = other.wait_for(
         lambda m: m.get("event") == "agent.busy" and m["channel"] == "agent-status"
     )
@@ -77,12 +111,14 @@ def test_the_client_that_changed_an_agent_gets_no_echo_on_soketi(
     assert json.loads(details["data"])["by"] == "admin"
     assert json.loads(details["data"])["id"] == agent.pk
 
-    client.post(
+    offline = client.post(
         "/api/v1/agents/grader/status",
         {"status": "offline"},
         content_type="application/json",
         **headers,
     )
+    assert offline.status_code == 200
+    assert "X-Realtime-Event-Ids" not in offline  # no X-Socket-ID: nobody was excluded
     # Once the sender has the later event, the earlier one (sent before it on the
     # same channel) would have arrived too: it never did.
     sender.wait_for(lambda m: m.get("event") == "agent.stopped")

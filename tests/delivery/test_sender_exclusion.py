@@ -12,9 +12,20 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from django_toolbox_realtime import including_sender, send_to_user, trigger_batch, trigger_event
+from django_toolbox_realtime import (
+    atrigger_event,
+    including_sender,
+    send_to_user,
+    trigger_batch,
+    trigger_event,
+)
 from django_toolbox_realtime.backends import locmem
-from django_toolbox_realtime.delivery.socket_context import current_socket_id, sender_socket
+from django_toolbox_realtime.delivery.socket_context import (
+    MAX_EVENT_IDS_HEADER_LENGTH,
+    MAX_SENDER_EVENT_IDS,
+    current_socket_id,
+    sender_socket,
+)
 from django_toolbox_realtime.middleware import SocketIDMiddleware
 
 MIDDLEWARE = "django_toolbox_realtime.middleware.SocketIDMiddleware"
@@ -130,3 +141,99 @@ def test_trigger_event_skips_the_senders_real_connection(soketi: Any, ws_client:
         "pusher_internal:subscription_succeeded",
         "later",
     ]
+
+
+# X-Realtime-Event-Ids: the ids of the events the request sent without the sender, so
+# its browser can tell them apart when a catch-up replays them from the history.
+EVENT_IDS = "X-Realtime-Event-Ids"
+
+
+def test_the_answer_lists_the_ids_of_the_events_that_excluded_the_sender() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        first = trigger_event("public-board", "changed", {"n": 1})
+        batch = trigger_batch(
+            [
+                {"channel": "public-a", "event": "e", "data": {}, "id": "batch-1"},
+                {"channel": "public-b", "event": "e", "data": {}, "socket_id": "7.7"},
+            ]
+        )
+        trigger_event("public-board", "other", {}, socket_id="9.9")  # not the sender's
+        send_to_user(5, "quiz-result", {})  # reaches the sender: not listed
+        with including_sender():
+            trigger_event("public-board", "to-all", {})
+        return HttpResponse(f"{first['id']},{batch['events'][0]['id']}")
+
+    response = run_through_middleware("1.2", view)
+    assert response[EVENT_IDS] == response.content.decode()
+    assert response[EVENT_IDS].split(",")[1] == "batch-1"
+    assert len(locmem.outbox) == 6
+
+
+@pytest.mark.parametrize("header", [None, "abc", "1.1:private-admin"])
+def test_no_event_ids_header_without_a_valid_socket_id(header: str | None) -> None:
+    response = run_through_middleware(header, sending_view)
+    assert len(locmem.outbox) == 1
+    assert EVENT_IDS not in response
+
+
+def test_no_event_ids_header_when_nothing_was_sent() -> None:
+    response = run_through_middleware("1.2", lambda request: HttpResponse())
+    assert EVENT_IDS not in response
+
+
+def test_the_event_ids_header_is_bounded() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        for n in range(MAX_SENDER_EVENT_IDS + 20):
+            trigger_event("public-board", "changed", {}, event_id=f"id-{n:03d}")
+        return HttpResponse()
+
+    response = run_through_middleware("1.2", view)
+    ids = response[EVENT_IDS].split(",")
+    assert ids == [f"id-{n:03d}" for n in range(MAX_SENDER_EVENT_IDS)]  # the first ones
+    assert len(locmem.outbox) == MAX_SENDER_EVENT_IDS + 20  # all sent all the same
+
+
+def test_long_event_ids_are_bounded_by_the_header_length() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        for n in range(MAX_SENDER_EVENT_IDS):
+            trigger_event("public-board", "changed", {}, event_id=f"{n:03d}" + "x" * 61)
+        return HttpResponse()
+
+    value = run_through_middleware("1.2", view)[EVENT_IDS]
+    assert 0 < len(value) <= MAX_EVENT_IDS_HEADER_LENGTH
+    assert all(len(i) == 64 for i in value.split(","))
+
+
+def test_a_request_inside_another_sender_context_lists_only_its_own_events() -> None:
+    # A nested sender_socket() (a view excluding another connection) is not the
+    # requester's: its events are not listed.
+    def view(request: HttpRequest) -> HttpResponse:
+        with sender_socket("8.8"):
+            trigger_event("public-board", "theirs", {})
+        trigger_event("public-board", "mine", {}, event_id="mine-1")
+        return HttpResponse()
+
+    assert run_through_middleware("1.2", view)[EVENT_IDS] == "mine-1"
+
+
+def test_async_views_get_the_event_ids_header() -> None:
+    async def view(request: HttpRequest) -> HttpResponse:
+        await atrigger_event("public-board", "changed", {}, event_id="async-1")
+        return HttpResponse()
+
+    request = RequestFactory().post("/", HTTP_X_SOCKET_ID="55.66")
+    response = asyncio.run(SocketIDMiddleware(view)(request))  # type: ignore[arg-type]
+    assert response[EVENT_IDS] == "async-1"
+
+
+def test_an_event_id_unfit_for_a_header_is_left_out() -> None:
+    def view(request: HttpRequest) -> HttpResponse:
+        trigger_event("public-board", "changed", {}, event_id="bad\r\nSet-Cookie: x=1")
+        trigger_event("public-board", "changed", {}, event_id="a,b")
+        trigger_event("public-board", "changed", {}, event_id="good-1")
+        return HttpResponse()
+
+    response = run_through_middleware("1.2", view)
+    assert response.status_code == 200
+    assert response[EVENT_IDS] == "good-1"
+    assert "Set-Cookie" not in response

@@ -137,7 +137,7 @@ export class FakePusher {
   }
 }
 
-// fetch that records every call and answers with respond(request) -> {status, body}.
+// fetch that records every call and answers with respond(request) -> {status, body, headers?}.
 export function fakeFetch(respond = () => ({ status: 200, body: {} })) {
   const calls = [];
   async function fetch(url, init = {}) {
@@ -152,7 +152,7 @@ export function fakeFetch(respond = () => ({ status: 200, body: {} })) {
     if (answer instanceof Error) throw answer;
     return new Response(JSON.stringify(answer.body ?? {}), {
       status: answer.status ?? 200,
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", ...(answer.headers ?? {}) },
     });
   }
   fetch.calls = calls;

@@ -152,8 +152,12 @@ test("useConnectionState re-renders with the state and the retry countdown", asy
   assert.equal(states.at(-1).current, "initialized");
   await act(async () => rt.pusher.connect("1.1"));
   assert.equal(states.at(-1).current, "connected");
-  await act(async () => rt.pusher.connection.emit("connecting_in", 3));
-  assert.deepEqual(states.at(-1), { current: "connected", previous: "connecting", retryIn: 3 });
+  await act(async () => {
+    rt.pusher.connection.setState("connecting");
+    rt.pusher.connection.setState("unavailable");
+    rt.pusher.connection.emit("connecting_in", 3);
+  });
+  assert.deepEqual(states.at(-1), { current: "unavailable", previous: "connecting", retryIn: 3 });
   await view.unmount();
   const count = states.length;
   rt.pusher.connection.setState("connecting");

@@ -16,8 +16,9 @@ test("state changes reach the callbacks, with retryIn from connecting_in", () =>
   connection.setState("connecting");
   connection.setState("connected", "1.1");
   // pusher-js, when an open socket closes: connecting_in(1) while still "connected",
-  // then "connecting" once the timer fires (the countdown is over).
+  // then "connecting" once the timer fires. "connected" never shows a countdown.
   connection.emit("connecting_in", 1);
+  assert.equal(rt.state.retryIn, null, "connected: no retry countdown");
   connection.setState("connecting");
   connection.setState("unavailable");
   connection.emit("connecting_in", 4);
@@ -26,7 +27,6 @@ test("state changes reach the callbacks, with retryIn from connecting_in", () =>
   assert.deepEqual(seen, [
     { current: "connecting", previous: "initialized", retryIn: null },
     { current: "connected", previous: "connecting", retryIn: null },
-    { current: "connected", previous: "connecting", retryIn: 1 },
     { current: "connecting", previous: "connected", retryIn: null },
     { current: "unavailable", previous: "connecting", retryIn: null },
     { current: "unavailable", previous: "connecting", retryIn: 4 },
@@ -116,12 +116,39 @@ test("the pusher-js options come from the configuration", () => {
   assert.equal(hosted.pusher.options.forceTLS, true);
 });
 
-test("createRealtime refuses a disabled configuration or a missing Pusher, saying why", () => {
-  assert.throws(() => make({ config: { ...CONFIG, enabled: false } }), /TOOLBOX_REALTIME\["ENABLED"\]/);
+test("createRealtime refuses a missing Pusher, saying why", () => {
   assert.throws(
     () => createRealtime({ config: CONFIG, fetch: fakeFetch() }),
     /pusher-js is not loaded/,
   );
+});
+
+test("a disabled configuration gives an inert client: nothing connects, requests still work", async () => {
+  const fetch = fakeFetch();
+  const changes = [];
+  // No Pusher at all: a page with ENABLED False need not load pusher-js.
+  const rt = createRealtime({ config: { ...CONFIG, enabled: false }, fetch, origin: ORIGIN,
+    onStateChange: (s) => changes.push(s) });
+  assert.equal(rt.pusher, null);
+  assert.deepEqual(rt.state, { current: "disabled", previous: null, retryIn: null });
+  assert.equal(rt.subscribe("private-a"), null);
+  rt.unsubscribe("private-a");
+  const unbind = rt.bind("private-a", "e", () => assert.fail("never called"));
+  assert.equal(typeof unbind, "function");
+  unbind();
+  const stop = rt.onStateChange(() => {});
+  assert.equal(typeof stop, "function");
+  stop();
+  assert.equal(await rt.catchUp(), undefined);
+  assert.equal(rt.lastSeq("private-a"), null);
+  await rt.fetch("/api/x", { method: "POST" });
+  await rt.fetch("https://evil.example/x", { method: "POST" });
+  assert.equal(fetch.calls[0].headers.get("X-CSRFToken"), "csrf-token-1", "forms keep working");
+  assert.equal(fetch.calls[0].headers.get("X-Socket-ID"), null);
+  assert.equal(fetch.calls[1].headers.get("X-CSRFToken"), null, "never to another origin");
+  rt.disconnect();
+  assert.deepEqual(changes, [], "the state never changes");
+  assert.equal(fetch.calls.length, 2, "no authorization or history request");
 });
 
 test("readConfig parses the json_script element; a missing one names the tag", () => {

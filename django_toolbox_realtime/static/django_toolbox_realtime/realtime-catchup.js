@@ -2,6 +2,8 @@
 // "_rt" seq seen, a bounded set of recent event ids (repeats are dropped), and the
 // catch-up from the history endpoint after a reconnect, a wake-up or a seq gap.
 // Live events that arrive while a channel catches up wait, then follow in order.
+// The page's own events (the ids of X-Realtime-Event-Ids, see markOwn) are never
+// dispatched: the server left them out of this connection on purpose.
 
 // The largest `after` the history endpoint takes (18 digits): asked with limit=1,
 // it answers with no events, only the channel's position (last_seq) if it gives one.
@@ -30,6 +32,16 @@ export class ChannelTracker {
     this.onMissed = onMissed;
     this.channels = new Map();
     this.serverGivesLastSeq = null; // unknown until the first baseline answer
+    this.own = new Set(); // the page's own event ids, any channel (the last recentIds)
+  }
+
+  /** The ids of events this page caused and the server sent without it (its echo). */
+  markOwn(ids) {
+    for (const id of ids) {
+      this.own.delete(id); // re-added as the newest
+      this.own.add(id);
+      if (this.own.size > this.recentIds) this.own.delete(this.own.values().next().value);
+    }
   }
 
   get(name) {
@@ -128,12 +140,15 @@ export class ChannelTracker {
 
   deliver(st, event, data, replayed) {
     const { id, seq } = envelopeOf(data);
+    // The position moves first: a repeat or an own event is still a seq received, and
+    // left behind it would make the next event look like a gap (a catch-up again).
+    if (seq !== null && (st.last === null || seq > st.last)) st.last = seq;
     if (id !== null) {
       if (st.seen.has(id)) return; // a repeat (at-least-once delivery, or live and replayed)
       st.seen.add(id);
       if (st.seen.size > this.recentIds) st.seen.delete(st.seen.values().next().value);
+      if (this.own.has(id)) return; // our own change, its echo excluded by the server
     }
-    if (seq !== null && (st.last === null || seq > st.last)) st.last = seq;
     this.dispatch(st, event, data, { id, seq, channel: st.name, replayed });
   }
 

@@ -11,6 +11,7 @@
 
 import { authError, batchAuthorizer, userAuthenticator } from "./realtime-auth.js";
 import { ChannelTracker } from "./realtime-catchup.js";
+import { disabledRealtime } from "./realtime-disabled.js";
 import { fetchWith, installXHRHook } from "./realtime-http.js";
 
 const DEFAULT_ELEMENT_ID = "realtime-config";
@@ -45,20 +46,20 @@ function pusherOptions(config, authorize, authenticate) {
  * The realtime client. Options: config (default readConfig()), Pusher (default
  * globalThis.Pusher), token (Bearer instead of session + CSRF), fetch, onStateChange,
  * origin (default location.origin), document, recentIds, onError, onMissed.
+ * With config.enabled false: an inert client, state "disabled" (realtime-disabled.js).
  */
 export function createRealtime(options = {}) {
   const config = options.config ?? readConfig();
-  if (config.enabled === false) {
-    throw new Error('realtime: TOOLBOX_REALTIME["ENABLED"] is false: check config.enabled before createRealtime().');
-  }
+  const enabled = config.enabled !== false;
   const Pusher = options.Pusher ?? globalThis.Pusher;
-  if (typeof Pusher !== "function") {
+  if (enabled && typeof Pusher !== "function") {
     throw new Error("realtime: pusher-js is not loaded: add its <script> before this module, or pass { Pusher }.");
   }
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const token = options.token ?? null;
   const report = options.onError ?? ((error) => console.error("realtime:", error));
   let pusher = null;
+  let tracker = null;
 
   // Credentials for the app's own endpoints (auth, user-auth, history).
   const request = (url, init = {}) => {
@@ -72,7 +73,10 @@ export function createRealtime(options = {}) {
     socketIdHeader: config.socketIdHeader || "X-Socket-ID",
     csrf: token ? null : config.csrf ?? null,
     socketId: () => pusher?.connection.socket_id ?? null,
+    // X-Realtime-Event-Ids of our own answers: events the server sent without us.
+    ownEvents: (ids) => tracker?.markOwn(ids),
   };
+  if (!enabled) return disabledRealtime(config, fetchImpl, headerAuth);
 
   // pusher-js reports a status only for its own (unexported) error class: a refused
   // channel gets the same event shape, with the status, from here.
@@ -93,7 +97,7 @@ export function createRealtime(options = {}) {
   const authenticate = userAuthenticator({ endpoint: config.userAuthEndpoint, request });
   pusher = new Pusher(config.key, pusherOptions(config, authorize, authenticate));
 
-  const tracker = new ChannelTracker({
+  tracker = new ChannelTracker({
     historyEndpoint: config.historyEndpoint,
     request,
     recentIds: options.recentIds,
@@ -124,7 +128,11 @@ export function createRealtime(options = {}) {
     }
     publish({ current, previous, retryIn });
   });
-  pusher.connection.bind("connecting_in", (delay) => publish({ ...state, retryIn: delay }));
+  // pusher-js announces a retry while still "connected" (an open socket closed): the
+  // countdown shows from the next state on, never on "connected".
+  pusher.connection.bind("connecting_in", (delay) => {
+    if (state.current !== "connected") publish({ ...state, retryIn: delay });
+  });
   if (options.onStateChange) stateCallbacks.add(options.onStateChange);
 
   // A tab that was hidden may have been throttled or frozen: catch up when it shows.

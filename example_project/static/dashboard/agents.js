@@ -1,15 +1,15 @@
 // The admins' agent status board: a card per agent, coloured by status, with the
 // time of the last change, who made it and the task counters. Other admins'
 // changes arrive on private-agent-<id>; this tab's own change is shown from the
-// answer to its POST (rt.fetch sends X-Socket-ID, so the server skips our echo),
-// and the answer's event ids are remembered so a catch-up never applies it twice.
+// answer to its POST (rt.fetch sends X-Socket-ID, so the server skips our echo, and
+// realtime.js keeps it from our handlers when a catch-up replays it: the answer's
+// X-Realtime-Event-Ids header names it).
 import {clockTime, postJSON, toast} from "./ui.js";
 
 const EVENTS = ["agent.started", "agent.idle", "agent.busy", "agent.error", "agent.stopped"];
 const LABELS = {idle: "Idle", busy: "Busy", error: "Error", offline: "Offline"};
 
 export function agentCard(rt, card) {
-  const own = new Set();
   const label = card.querySelector("[data-status]");
   const updated = card.querySelector("[data-updated]");
   const by = card.querySelector("[data-by]");
@@ -34,10 +34,7 @@ export function agentCard(rt, card) {
   };
 
   for (const name of EVENTS) {
-    rt.bind(card.dataset.channel, name, (data) => {
-      if (data && data._rt && own.has(data._rt.id)) return; // our own change
-      apply(data);
-    });
+    rt.bind(card.dataset.channel, name, apply);
   }
   apply({status: card.dataset.statusValue, by: by.textContent.replace(/^by /, "")});
   card.classList.remove("flash");
@@ -47,7 +44,6 @@ export function agentCard(rt, card) {
     const {ok, body} = await postJSON(rt, card.dataset.url, {status: button.dataset.setStatus});
     buttons.forEach((b) => { b.disabled = false; });
     if (ok) {
-      (body.events || []).forEach((id) => own.add(id));
       apply(body);
     } else {
       toast({title: card.dataset.agent, message: body.detail || "The change was refused.", level: "warning"});

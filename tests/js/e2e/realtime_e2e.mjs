@@ -136,6 +136,38 @@ test("after a reconnect the events sent meanwhile arrive from the history, each 
   assert.deepEqual(states.slice(-3), ["disconnected", "connecting", "connected"]);
 });
 
+test("the sender's own event never comes back through the catch-up of a gap", async () => {
+  // a excludes itself from its change (rt.fetch: X-Socket-ID), so its seq has a gap
+  // there; b's next change shows the gap and a catches up from the history, which
+  // holds a's own event: the answer's X-Realtime-Event-Ids keeps it from a's handlers.
+  const seen = a.got.length;
+  const start = a.rt.lastSeq("agent-status");
+  const historyGets = () => a.log.filter((r) => r.url.includes(config.historyEndpoint)
+    && r.url.includes("channel=agent-status") && !r.url.includes("after=999999999999999999")).length;
+  const getsBefore = historyGets();
+  const post = (c, status) => c.rt.fetch("/api/v1/agents/grader/status", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ status }),
+  });
+  const mine = await post(a, "error");
+  assert.equal(mine.status, 200);
+  const own = (mine.headers.get("X-Realtime-Event-Ids") ?? "").split(",").filter(Boolean);
+  assert.deepEqual([...own].sort(), [...(await mine.json()).events].sort(), "the header lists a's events");
+  // The history serves a's event (so the catch-up below does replay it).
+  const historyUrl = `${config.historyEndpoint}?channel=agent-status&after=${start}`;
+  const served = async () => (await (await browserFetch(sessions[1].cookie, [])(historyUrl)).json()).events;
+  await until(async () => (await served()).some((e) => own.includes(e.id)), "the history to serve a's event");
+  const theirs = await post(b, "idle");
+  assert.equal(theirs.status, 200);
+  const theirIds = (await theirs.json()).events;
+  await until(() => a.got.slice(seen).some((g) => theirIds.includes(g.id)), "a gets b's change");
+  // The history serves in seq order: a's own event was judged before b's arrived.
+  const now = a.got.slice(seen);
+  assert.deepEqual(now.map((g) => g.event), ["agent.idle"], "b's change only, once");
+  assert.ok(!now.some((g) => own.includes(g.id)), "a's handlers never got its own event");
+  assert.equal(a.rt.lastSeq("agent-status"), start + 2, "the position passed a's own event");
+  assert.equal(historyGets() - getsBefore, 1, "one catch-up for the gap, no repeat");
+});
+
 test("user authentication (signin) goes through userAuthEndpoint with the session", async () => {
   let signedIn = null;
   a.rt.pusher.connection.bind("message", (message) => {
