@@ -1,6 +1,6 @@
 """Drive a Node script that reads JSON commands on stdin and prints JSON events,
 one a line; events are collected on a thread, so tests wait on conditions with a
-timeout and never sleep. (The same pattern as tests/auth/pusher_js.py, for any script.)
+timeout and never sleep. (tests/auth/pusher_js.py drives pusher-js with it.)
 """
 
 from __future__ import annotations
