@@ -10,6 +10,8 @@ from io import StringIO
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
+
 
 def sign(secret: str, payload: str | bytes) -> str:
     """Hex HMAC-SHA256, written here independently of the app's signing code."""
@@ -89,3 +91,28 @@ def live_server(
         thread.terminate()
         for conn in shared.values():
             conn.dec_thread_sharing()
+
+
+def demo_session(base: str, username: str) -> Any:
+    """A ``requests`` session signed in as a demo user through the login form of the
+    live server at ``base`` (password ``demo1234``)."""
+    session = requests.Session()
+    session.get(f"{base}/accounts/login/", timeout=10)
+    response = session.post(
+        f"{base}/accounts/login/",
+        data={
+            "username": username,
+            "password": "demo1234",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text[:300]
+    return session
+
+
+def cookie_header(session: Any) -> str:
+    """The session's cookies as one ``Cookie`` header value."""
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items())
+

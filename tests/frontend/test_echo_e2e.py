@@ -20,6 +20,7 @@ from django_toolbox_realtime.authorization.presence import user_info_for
 from django_toolbox_realtime.models import ChannelPolicy
 from tests.conftest import realtime_for
 from tests.frontend.node_lines import ROOT, NodeLines
+from tests.helpers import cookie_header, demo_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -36,21 +37,8 @@ def echo() -> Iterator[NodeLines]:
 
 def log_in(base: str, username: str) -> tuple[str, str]:
     """Sign in through the login page: (Cookie header, CSRF token) of the session."""
-    session = requests.Session()
-    session.get(f"{base}/accounts/login/", timeout=10)
-    response = session.post(
-        f"{base}/accounts/login/",
-        data={
-            "username": username,
-            "password": "demo1234",
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text[:300]
-    cookies = session.cookies.get_dict()
-    return "; ".join(f"{k}={v}" for k, v in cookies.items()), cookies["csrftoken"]
+    session = demo_session(base, username)
+    return cookie_header(session), session.cookies["csrftoken"]
 
 
 @pytest.fixture

@@ -13,13 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 from django_toolbox_realtime import broadcasts
 from tests.frontend.conftest import config_of
-from tests.helpers import live_server, seed_demo
+from tests.helpers import cookie_header, demo_session, live_server, seed_demo
 from tests.js.tap import node_test
 
 pytestmark = [pytest.mark.integration]
@@ -45,23 +44,10 @@ def server(soketi: Any, transactional_db: Any, django_db_blocker: Any) -> Iterat
 def signed_in(base: str, username: str) -> tuple[str, dict[str, Any]]:
     """Sign in through the login form; the Cookie header and the dashboard's
     ``{% realtime_config %}``."""
-    session = requests.Session()
-    session.get(f"{base}/accounts/login/", timeout=10)
-    response = session.post(
-        f"{base}/accounts/login/",
-        data={
-            "username": username,
-            "password": "demo1234",
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text[:300]
+    session = demo_session(base, username)
     page = session.get(f"{base}/", timeout=10)
     assert page.status_code == 200
-    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items())
-    return cookie, config_of(page.text)
+    return cookie_header(session), config_of(page.text)
 
 
 def test_realtime_js_against_soketi_and_the_live_server(server: str) -> None:
