@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from django.core.servers.basehttp import WSGIServer
+from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 
 def sign(secret: str, payload: str | bytes) -> str:
@@ -56,6 +58,21 @@ def seed_demo(*args: str) -> str:
     return out.getvalue()
 
 
+class SerialLiveServerThread(LiveServerThread):
+    """Serves one request at a time.
+
+    With in-memory SQLite the test's database connection is shared with the server
+    thread; Django's threaded live server would run concurrent requests on that one
+    connection, interleaving their transactions (a test artefact: a real deployment
+    gives each request its own connection). ``live_server`` uses it only there: other
+    databases keep the threaded server, so concurrent requests really race."""
+
+    def _create_server(self, connections_override: Any = None) -> Any:
+        return WSGIServer(
+            (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
+        )
+
+
 @contextmanager
 def live_server(
     django_db_blocker: Any,
@@ -72,7 +89,6 @@ def live_server(
     from django.contrib.staticfiles.handlers import StaticFilesHandler
     from django.db import connections
     from django.test import override_settings
-    from django.test.testcases import LiveServerThread
 
     shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
     thread_class = (in_memory_thread_class if shared else None) or LiveServerThread

@@ -17,12 +17,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.core.servers.basehttp import WSGIServer
-from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 from playwright.sync_api import sync_playwright
 
 from django_toolbox_realtime import broadcasts
-from tests.helpers import live_server, seed_demo
+from tests.helpers import SerialLiveServerThread, live_server, seed_demo
 
 from . import recorder
 
@@ -35,15 +33,6 @@ PHONE = {"width": 390, "height": 844}
 WAIT_MS = 8000
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 SCREENS = Path(os.environ.get("BROWSER_SCREENSHOTS", "/tmp/screens"))
-
-
-class _SerialLiveServerThread(LiveServerThread):
-    """One request at a time: the in-memory SQLite connection is shared with the test."""
-
-    def _create_server(self, connections_override: Any = None) -> Any:
-        return WSGIServer(
-            (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
-        )
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +70,7 @@ def server(soketi: Any, demo_data: None, django_db_blocker: Any) -> Iterator[str
     recorder.REQUESTS.clear()
     middleware = ["tests.browser.recorder.RecordRequestsMiddleware", *django_settings.MIDDLEWARE]
     with live_server(
-        django_db_blocker, in_memory_thread_class=_SerialLiveServerThread, MIDDLEWARE=middleware
+        django_db_blocker, in_memory_thread_class=SerialLiveServerThread, MIDDLEWARE=middleware
     ) as url:
         yield url
     recorder.REQUESTS.clear()

@@ -13,31 +13,26 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.servers.basehttp import WSGIServer
-from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 from django_toolbox_realtime import broadcasts
 from tests.frontend.conftest import config_of
-from tests.helpers import cookie_header, demo_session, live_server, seed_demo
+from tests.helpers import (
+    SerialLiveServerThread,
+    cookie_header,
+    demo_session,
+    live_server,
+    seed_demo,
+)
 from tests.js.tap import node_test
 
 pytestmark = [pytest.mark.integration]
-
-
-class _SerialLiveServerThread(LiveServerThread):
-    """One request at a time: the in-memory SQLite connection is shared with the test."""
-
-    def _create_server(self, connections_override: Any = None) -> Any:
-        return WSGIServer(
-            (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
-        )
 
 
 @pytest.fixture
 def server(soketi: Any, transactional_db: Any, django_db_blocker: Any) -> Iterator[str]:
     with broadcasts.without_broadcasting():
         seed_demo()
-    with live_server(django_db_blocker, in_memory_thread_class=_SerialLiveServerThread) as url:
+    with live_server(django_db_blocker, in_memory_thread_class=SerialLiveServerThread) as url:
         yield url
 
 

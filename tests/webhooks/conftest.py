@@ -12,16 +12,14 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.core.servers.basehttp import WSGIServer
 from django.db import connection
-from django.test.testcases import LiveServerThread, QuietWSGIRequestHandler
 
 from django_toolbox_realtime import signals
 from django_toolbox_realtime.backends import http_client as client_module
 from django_toolbox_realtime.health import server as health_server
 from django_toolbox_realtime.webhooks.verification import KNOWN_EVENTS
 from tests.conftest import PUSHER_BACKEND
-from tests.helpers import channel_auth, live_server, sign
+from tests.helpers import SerialLiveServerThread, channel_auth, live_server, sign
 
 WEBHOOK_URL = "/api/v1/pusher/webhook"
 STATUS_URL = "/health/pusher/status"
@@ -250,24 +248,8 @@ def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-class _SerialLiveServerThread(LiveServerThread):
-    """Serves one request at a time.
-
-    With in-memory SQLite the test's database connection is shared with the
-    server thread; Django's threaded live server would run concurrent webhooks
-    on that one connection, interleaving their transactions (a test artefact: a
-    real deployment gives each request its own connection). Other databases keep
-    the threaded server, so concurrent webhooks really race there.
-    """
-
-    def _create_server(self, connections_override: Any = None) -> Any:
-        return WSGIServer(
-            (self.host, self.port), QuietWSGIRequestHandler, allow_reuse_address=False
-        )
-
-
 @pytest.fixture(scope="module")
 def webhook_live_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """A live Django server for soketi's webhooks; yields its base URL (127.0.0.1)."""
-    with live_server(django_db_blocker, in_memory_thread_class=_SerialLiveServerThread) as url:
+    with live_server(django_db_blocker, in_memory_thread_class=SerialLiveServerThread) as url:
         yield url
