@@ -84,6 +84,13 @@ def due_channels(
     return list(heads.values_list("channel", flat=True)[:limit])
 
 
+def has_due(alias: str, channels: Sequence[str]) -> bool:
+    """Whether a pending row on ``channels`` is due now (one indexed probe). A due
+    row may still wait behind a lane's head that is not due: a claim tells."""
+    rows = OutboxEvent.objects.using(alias).filter(state=PENDING, channel__in=list(channels))
+    return rows.filter(next_attempt_at__lte=timezone.now()).exists()
+
+
 def lease_seconds(rows: int) -> float:
     """How long claimed rows are kept from other senders: every request taking the
     whole ``TIMEOUT``, plus one."""

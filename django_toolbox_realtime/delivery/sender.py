@@ -28,7 +28,7 @@ from functools import partial
 from django.db import close_old_connections, connections
 
 from ..backends import OutgoingEvent, get_backend
-from . import options, rounds
+from . import lanes, options, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
@@ -39,7 +39,8 @@ MAX_WAITING = 10_000
 #: was handed over while the previous round ran): commits arriving together then
 #: share one round. An idle sender starts at once (no added latency).
 GATHER_SECONDS = 0.005
-#: Rounds the first try runs on the same channels while they still have due rows.
+#: Rounds the background thread runs on the same channels before it looks at the
+#: other work waiting (their channels are then handed back to it).
 MAX_ROUNDS = 5
 #: How long an idle thread keeps its database connections when the alias keeps
 #: connections (``CONN_MAX_AGE`` not 0): a commit after a quiet spell then pays
@@ -114,7 +115,7 @@ class BackgroundSender:
             for alias, batch in events:  # one pass: a hung server costs one TIMEOUT
                 merged.setdefault(alias, []).extend(batch)
             work: list[tuple[str, Callable[[], object]]] = [
-                (alias, partial(first_try, alias, sorted(names)))
+                (alias, partial(self._first_try, alias, sorted(names)))
                 for alias, names in channels.items()
             ]
             work += [
@@ -131,6 +132,10 @@ class BackgroundSender:
                 self._lingering = idle and _keeps_connections(alias for alias, _ in work)
             if idle and not self._lingering:  # keep the connection while work keeps coming
                 connections.close_all()
+
+    def _first_try(self, alias: str, channels: list[str]) -> None:
+        if first_try(alias, channels, MAX_ROUNDS):  # rows left: after the other work
+            self.add_channels(alias, channels)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until everything handed over has been tried; False on timeout."""
@@ -162,12 +167,33 @@ def wait_idle(timeout: float = 10.0) -> bool:
     return _sender.wait_idle(timeout)
 
 
-def first_try(alias: str, channels: list[str]) -> None:
-    """A round on ``channels``; more while a round was full (at most MAX_ROUNDS)."""
-    for _ in range(MAX_ROUNDS):
+def first_try(alias: str, channels: list[str], max_rounds: int | None = None) -> bool:
+    """Rounds on ``channels`` until none has a row this sender can take; True when
+    it stopped at ``max_rounds`` with rows left (the caller hands them back).
+
+    With no ``realtime_deliver`` running, nothing else would send a row left here,
+    so the try ends only when the server fails (a retry: the worker's job, after
+    its backoff) or its channels have nothing due that a claim can take. A row
+    committed while another sender held its lane (claim locked, or the lane's head
+    leased) is taken by nothing at its own first try; the sender holding the lane
+    finds it with the probe after its round, which runs after that commit."""
+    done = 0
+    probed = False  # the last round followed a probe that found rows due
+    while True:
         result = rounds.run_round(alias, channels)
-        if not result.more or result.retry or result.released:
-            return
+        done += 1
+        if result.retry or result.released:
+            return False
+        if result.more:
+            if max_rounds is not None and done >= max_rounds:
+                return True
+            probed = False
+            continue
+        if probed and not result.claimed:
+            return False  # what is due waits behind a head not due, or another sender
+        if not lanes.has_due(alias, channels):
+            return False
+        probed = True
 
 
 def _at_once(alias: str) -> bool:
