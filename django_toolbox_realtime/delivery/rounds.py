@@ -33,7 +33,7 @@ from . import envelope, lanes, usage
 logger = logging.getLogger("django_toolbox_realtime.delivery")
 
 #: Requests of one round in flight at once at most (groups of lanes).
-SEND_THREADS = 4
+SEND_THREADS = lanes.SEND_THREADS
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 

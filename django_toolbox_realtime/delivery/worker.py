@@ -23,7 +23,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from ..conf import SETTINGS_NAME, realtime_settings
-from . import options, outbox, rounds
+from . import lanes, options, outbox, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.worker")
 
@@ -99,7 +99,9 @@ class Worker:
         if grace > 0 and options.first_attempt() != options.OFF:
             fresh_before = timezone.now() - dt.timedelta(seconds=grace)
         try:
-            result = rounds.run_round(self.alias, fresh_before=fresh_before)
+            result = rounds.run_round(
+                self.alias, fresh_before=fresh_before, limit=lanes.WORKER_ROUND_ROWS
+            )
         except Exception:  # a database hiccup: log, wait, try again
             logger.exception("Delivery round %d failed.", self.rounds)
             return rounds.RoundResult()
