@@ -66,8 +66,7 @@ def test_a_claim_leases_for_its_longest_group(settings: Any) -> None:
     }
     channels = [f"public-l-{n}" for n in range(10)]
     publish(
-        OutgoingEvent("", "tick", (channels[i % 10],), encode_payload({"i": i}))
-        for i in range(500)
+        OutgoingEvent("", "tick", (channels[i % 10],), encode_payload({"i": i})) for i in range(500)
     )
     before = timezone.now()
     claimed = lanes.claim("default", channels, limit=lanes.WORKER_ROUND_ROWS)
