@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, transaction
-from django.db.models import F, Min, Q, QuerySet
+from django.db import transaction
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from ..backends import OutgoingEvent
@@ -34,7 +34,7 @@ from ..conf import realtime_settings
 from ..db import retried
 from ..models import DeliveryLane, OutboxEvent
 from ..validation import MAX_EVENTS_PER_BATCH
-from . import envelope, lease, options
+from . import claim_reads, envelope, lease, options
 from .outbox import ensure_lanes
 
 PENDING = OutboxEvent.State.PENDING
@@ -50,8 +50,6 @@ WORKER_ROUND_ROWS = 500
 #: Requests of a round in flight at once at most (``rounds`` sends that many
 #: groups of lanes side by side).
 SEND_THREADS = 4
-_FIELDS = ("pk", "event_id", "name", "data", "socket_id", "seq", "attempts")
-_SEQ = _FIELDS.index("seq")
 
 
 @dataclass(frozen=True)
@@ -140,69 +138,6 @@ def claim_round(
     return retried(lambda: _claim(alias, list(channels), fresh_before, limit))
 
 
-def _no_flush_wait(alias: str) -> None:
-    """PostgreSQL: let this transaction's commit return before its WAL is flushed.
-    A claim or an outcome lost to a crash only means an event sent again (same id
-    and seq), and the sender stops competing with the users' commits for flushes."""
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _locked(alias: str, channels: list[str]) -> list[DeliveryLane]:
-    """The lanes of ``channels`` that no other sender holds, locked, in the order
-    given. A lane that does not exist yet is created first (insert-or-ignore in a
-    savepoint): only then, not on every round."""
-    lanes = DeliveryLane.objects.using(alias)
-    if connections[alias].features.has_select_for_update_skip_locked:
-        free = lanes.select_for_update(skip_locked=True)
-        found = {lane.channel: lane for lane in free.filter(channel__in=channels)}
-        missing = [name for name in channels if name not in found]
-        if missing:  # not created yet, or held by another sender
-            ensure_lanes(alias, missing)
-            found.update((lane.channel, lane) for lane in free.filter(channel__in=missing))
-    else:
-        lanes.filter(channel__in=channels).update(last_seq=F("last_seq"))  # the write lock
-        found = {lane.channel: lane for lane in lanes.filter(channel__in=channels)}
-        missing = [name for name in channels if name not in found]
-        if missing:
-            ensure_lanes(alias, missing)
-            found.update((lane.channel, lane) for lane in lanes.filter(channel__in=missing))
-    return [found[name] for name in channels if name in found]
-
-
-def _waiting(alias: str, names: list[str], count: int) -> dict[str, list[tuple[Any, ...]]]:
-    """The first ``count`` pending rows of each lane in send order: the numbered ones
-    by ``seq``, then the others by ``id``; one query (a ``UNION ALL`` of the lanes'
-    ``LIMIT`` queries) where the database allows it.
-
-    Numbered first, not plain ``id`` order: on PostgreSQL a row gets its id at INSERT
-    but is seen at COMMIT, so a row with a lower id can appear after a later one was
-    numbered and leased; in ``id`` order it would overtake that one (be sent beside
-    it, or before its retry) with the next number."""
-    rows = OutboxEvent.objects.using(alias)
-
-    def first(name: str) -> QuerySet[Any]:
-        lane = rows.filter(channel=name, state=PENDING)
-        lane = lane.order_by(F("seq").asc(nulls_last=True), "pk")
-        return lane.values_list(*_FIELDS, "next_attempt_at", "created_at", "channel")[:count]
-
-    if len(names) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
-        found = list(first(names[0]).union(*(first(name) for name in names[1:]), all=True))
-    else:
-        found = [row for name in names for row in first(name)]
-    by_lane: dict[str, list[tuple[Any, ...]]] = {}
-    for row in sorted(found, key=_send_order):
-        by_lane.setdefault(row[-1], []).append(row[:-1])
-    return by_lane
-
-
-def _send_order(values: tuple[Any, ...]) -> tuple[bool, int, int]:
-    seq = values[_SEQ]
-    return (seq is None, seq or 0, values[0])
-
-
 def _claim(
     alias: str, channels: list[str], fresh_before: dt.datetime | None, limit: int
 ) -> tuple[list[Claimed], bool]:
@@ -211,17 +146,14 @@ def _claim(
     claimed: list[Claimed] = []
     lanes_numbered: list[tuple[int, int]] = []
     with transaction.atomic(using=alias):
-        _no_flush_wait(alias)
         now = timezone.now()
-        locked = _locked(alias, channels)
-        waiting = _waiting(alias, [lane.channel for lane in locked], per_lane + 1)
-        for lane in locked:
+        for lane in claim_reads.locked_lanes(alias, channels, per_lane + 1):
             room = min(per_lane, limit - len(claimed))
             if room <= 0:
-                more = more or bool(waiting.get(lane.channel))
+                more = more or bool(lane.waiting)
                 continue
             seq = lane.last_seq
-            for taken, values in enumerate(waiting.get(lane.channel, ())):
+            for taken, values in enumerate(lane.waiting):
                 pk, event_id, name, data, socket_id, row_seq, attempts, due, created = values
                 if due > now or (fresh_before and not attempts and created > fresh_before):
                     break
@@ -296,7 +228,7 @@ def record(alias: str, outcome: Outcome) -> None:
     def attempt() -> None:
         rows = OutboxEvent.objects.using(alias)
         with transaction.atomic(using=alias):
-            _no_flush_wait(alias)
+            claim_reads.no_flush_wait(alias)
             now = timezone.now()
             if outcome.delivered:
                 rows.filter(pk__in=[row.pk for row in outcome.delivered]).update(
