@@ -1,17 +1,20 @@
 """The HTTP client for the server's REST API, built from settings.
 
-It reuses the ``pusher`` library's request signing and its ``requests`` session
-(keep-alive across calls) but sends requests itself, so that:
+It reuses the ``pusher`` library's request signing but sends requests itself, over
+``transport`` (``http.client``, kept alive; the library's ``requests`` session only
+behind a proxy), so that:
 
 * the library's loose or wrong checks (``sys.getsizeof`` for payload size,
   200-character channels, no batch limit) never stand in for ours;
 * every failure becomes a :class:`RealtimeDeliveryError` with the server's
-  status, never a bare ``requests`` exception;
+  status, never a bare ``requests`` or socket exception;
 * paths the library gets wrong (``terminate_connections``) are right.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import threading
 from typing import Any
@@ -24,6 +27,7 @@ from ..conf import SETTINGS_NAME, on_reload, realtime_settings
 from ..credentials import credentials_problem
 from ..exceptions import RealtimeConfigurationError, RealtimeDeliveryError
 from ..validation import is_int
+from . import transport
 
 logger = logging.getLogger("django_toolbox_realtime.client")
 
@@ -59,7 +63,7 @@ def build_client() -> pusher.Pusher:
 
 
 def get_client() -> pusher.Pusher:
-    """The shared client (one ``requests`` session, so connections are kept alive)."""
+    """The shared client: the credentials and signing (connections: ``transport``)."""
     global _client
     client = _client
     if client is None:
@@ -75,6 +79,7 @@ def reset_client() -> None:
     global _client
     with _lock:
         _client = None
+    transport.reset()  # connections (and proxy answers) of the old settings
 
 
 def _pusher_client(client: pusher.Pusher) -> Any:
@@ -90,6 +95,41 @@ def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
     )
     where = f"{method} {path}"
     try:
+        status, body = _exchange(inner, request)
+    except (TimeoutError, requests.Timeout) as exc:
+        raise RealtimeDeliveryError(
+            f"{where}: no answer from {inner.host}:{inner.port} within "
+            f"{inner.timeout} s ({SETTINGS_NAME}['TIMEOUT']).",
+            original=exc,
+        ) from exc
+    except (OSError, http.client.HTTPException, requests.RequestException) as exc:
+        raise RealtimeDeliveryError(
+            f"{where}: cannot reach {inner.host}:{inner.port}: {type(exc).__name__}.",
+            original=exc,
+        ) from exc
+    if status in (200, 202):
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return {}
+        status = _error_in_body(answer) or status
+        if status in (200, 202):
+            return answer
+    text = body.decode("utf-8", "replace")[:300].strip()  # only on failure
+    hint = " (check KEY and SECRET)" if status == 401 else ""
+    raise RealtimeDeliveryError(
+        f"{where}: the server answered {status}{hint}: {text}",
+        status=status,
+        retryable=status not in NON_RETRYABLE_STATUSES,
+    )
+
+
+def _exchange(inner: Any, request: Request) -> tuple[int, bytes]:
+    """(status, body) of the signed request, over the lean transport; through the
+    library's ``requests`` session when the environment names a proxy for the
+    server (``http.client`` ignores HTTP(S)_PROXY and NO_PROXY; requests honours
+    them), so a proxied setup behaves as it always did."""
+    if transport.proxied(inner.scheme, inner.host):
         response = inner.http.session.request(
             request.method,
             request.url,
@@ -98,33 +138,12 @@ def send(method: str, path: str, params: dict[str, Any] | None = None) -> Any:
             timeout=inner.timeout,
             **inner.http.options,
         )
-    except requests.Timeout as exc:
-        raise RealtimeDeliveryError(
-            f"{where}: no answer from {inner.host}:{inner.port} within "
-            f"{inner.timeout} s ({SETTINGS_NAME}['TIMEOUT']).",
-            original=exc,
-        ) from exc
-    except requests.RequestException as exc:
-        raise RealtimeDeliveryError(
-            f"{where}: cannot reach {inner.host}:{inner.port}: {type(exc).__name__}.",
-            original=exc,
-        ) from exc
-    status = response.status_code
-    if status in (200, 202):
-        try:
-            answer = response.json()
-        except ValueError:
-            return {}
-        status = _error_in_body(answer) or status
-        if status in (200, 202):
-            return answer
-    body = response.text[:300].strip()  # decoded only on failure: not on the hot path
-    hint = " (check KEY and SECRET)" if status == 401 else ""
-    raise RealtimeDeliveryError(
-        f"{where}: the server answered {status}{hint}: {body}",
-        status=status,
-        retryable=status not in NON_RETRYABLE_STATUSES,
+        return response.status_code, response.content
+    target = transport.Target(inner.scheme, inner.host, inner.port, inner.timeout)
+    answer = transport.send(
+        target, request.method, request.signed_path, request.headers, request.body
     )
+    return answer.status, answer.body
 
 
 def _error_in_body(answer: Any) -> int | None:

@@ -111,15 +111,6 @@ def test_encrypted_channel_payload_is_ciphertext_clients_can_open(ws_client, sok
     assert json.loads(plain) == {"score": 10}
 
 
-def test_connections_are_reused_across_calls(soketi):
-    for i in range(5):
-        trigger_event("public-a", "e", {"i": i})
-    session = http_client.get_client()._pusher_client.http.session
-    pools = session.get_adapter("http://").poolmanager.pools
-    pool = next(iter(pools._container.values()))
-    assert pool.num_connections == 1  # one TCP connection for five requests
-
-
 def test_wrong_secret_is_a_clear_non_retryable_error(soketi, settings):
     settings.TOOLBOX_REALTIME = {**settings.TOOLBOX_REALTIME, "SECRET": "not-the-secret-1234"}
     with pytest.raises(RealtimeDeliveryError) as info:
