@@ -22,6 +22,7 @@ import pytest
 from django.db import connection, transaction
 
 from django_toolbox_realtime import broadcasts, trigger_event
+from django_toolbox_realtime.delivery import lanes
 from django_toolbox_realtime.models import OutboxEvent
 from example_project.classroom.models import Quiz
 from tests.chaos.helpers import (
@@ -82,7 +83,9 @@ def test_two_workers_drain_5000_rows_each_event_received_exactly_once(
 ):
     realtime = delivery_settings(server.port, FIRST_ATTEMPT="off")
     settings.TOOLBOX_REALTIME = realtime_for(server, **realtime)
-    ids = rooms(8)
+    # More channels than one worker's round takes (lanes.ROUND_LANES): the other
+    # worker always finds lanes due, whichever starts first.
+    ids = rooms(lanes.ROUND_LANES + 14)
     channels = [channel_of(room) for room in ids]
     client = connect(*channels)
     watch = Watch(client)

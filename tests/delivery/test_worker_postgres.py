@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, connections, transaction
 
 from django_toolbox_realtime.backends import OutgoingEvent
+from django_toolbox_realtime.delivery import lanes
 from django_toolbox_realtime.delivery.publish import publish
 from django_toolbox_realtime.delivery.worker import Worker
 from django_toolbox_realtime.models import OutboxEvent
@@ -27,7 +28,11 @@ pytestmark = [
     ),
 ]
 
-CHANNELS = [f"public-pg-{i}" for i in range(4)]
+# More channels than one worker's round takes (lanes.ROUND_LANES): whatever the
+# timing, the other worker finds lanes due, so the test always runs two senders.
+# (With a few channels a fast worker may hold all of them, round after round: a
+# channel is sent by one sender at a time, so the other has nothing to take.)
+CHANNELS = [f"public-pg-{i}" for i in range(lanes.ROUND_LANES + 30)]
 EVENTS = 2000
 
 
