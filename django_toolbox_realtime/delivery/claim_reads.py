@@ -100,7 +100,13 @@ def _postgresql_sql(alias: str, channels: int) -> str:
     lane_seq = q(_column(DeliveryLane, "last_seq"))
     lane_pk = q(_column(DeliveryLane, "id"))
     # The state is written as a literal so that the planner can use the partial
-    # index on pending rows (its predicate is state = 'pending').
+    # indexes on pending rows (their predicate is state = 'pending'). Numbered rows
+    # (seq order) and new ones (id order) are read apart, each from its own index
+    # with its LIMIT: one ORDER BY over both would read a lane's whole backlog.
+    where = (
+        f"SELECT {picked} FROM {outbox} o "  # noqa: S608 (model names)
+        f"WHERE o.{channel} = l.channel AND o.{state} = '{PENDING.value}'"
+    )
     return named(
         f"WITH l AS MATERIALIZED (SELECT {lane_pk} AS id, "  # noqa: S608 (model names)
         f"{lane_channel} AS channel, {lane_seq} AS last_seq "
@@ -108,16 +114,15 @@ def _postgresql_sql(alias: str, channels: int) -> str:
         f"FOR UPDATE SKIP LOCKED) "
         f"SELECT l.id, l.channel, l.last_seq, {shown}, "
         f"set_config('synchronous_commit', 'off', true) "
-        f"FROM l LEFT JOIN LATERAL (SELECT {picked} FROM {outbox} o "
-        f"WHERE o.{channel} = l.channel AND o.{state} = '{PENDING.value}' "
-        f"ORDER BY o.{seq} ASC NULLS LAST, o.{pk} ASC LIMIT %s) w ON true"
+        f"FROM l LEFT JOIN LATERAL (({where} AND o.{seq} IS NOT NULL ORDER BY o.{seq} LIMIT %s) "
+        f"UNION ALL ({where} AND o.{seq} IS NULL ORDER BY o.{pk} LIMIT %s)) w ON true"
     )
 
 
 def _postgresql(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
     found: dict[str, LockedLane] = {}
     with connections[alias].cursor() as cursor:
-        cursor.execute(_postgresql_sql(alias, len(channels)), params([*channels, count]))
+        cursor.execute(_postgresql_sql(alias, len(channels)), params([*channels, count, count]))
         for lane_pk, name, last_seq, *values in cursor.fetchall():
             lane = found.get(name)
             if lane is None:
@@ -157,10 +162,13 @@ def _sqlite_waiting_sql(alias: str, lanes: int) -> str:
     picked = ", ".join(q(_column(OutboxEvent, name)) for name in columns)
     channel, state = q(_column(OutboxEvent, "channel")), q(_column(OutboxEvent, "state"))
     seq, pk = q(_column(OutboxEvent, "seq")), q(_column(OutboxEvent, "id"))
-    one = (
+    where = (
         f"SELECT * FROM (SELECT {picked} FROM {outbox} "  # noqa: S608 (model names)
-        f"WHERE {channel} = %s AND {state} = '{PENDING.value}' "
-        f"ORDER BY {seq} IS NULL, {seq}, {pk} LIMIT %s)"
+        f"WHERE {channel} = %s AND {state} = '{PENDING.value}'"
+    )
+    one = (  # numbered rows by seq, new ones by id: each from its index, with its LIMIT
+        f"{where} AND {seq} IS NOT NULL ORDER BY {seq} LIMIT %s) "
+        f"UNION ALL {where} AND {seq} IS NULL ORDER BY {pk} LIMIT %s)"
     )
     return named(" UNION ALL ".join([one] * lanes))
 
@@ -171,7 +179,7 @@ def _sqlite(alias: str, channels: list[str], count: int) -> dict[str, LockedLane
         found = {name: LockedLane(pk, name, last_seq) for pk, name, last_seq in cursor.fetchall()}
         if not found:
             return found
-        values = params(v for name in found for v in (name, count))
+        values = params(v for name in found for v in (name, count, name, count))
         cursor.execute(_sqlite_waiting_sql(alias, len(found)), values)
         rows = cursor.fetchall()
     for *row, due, created, name in sorted(rows, key=_send_order):

@@ -54,6 +54,14 @@ class OutboxEvent(models.Model):
                 name="trt_outbox_pending_lane",
                 condition=models.Q(state="pending"),
             ),
+            # A lane's numbered waiting rows (leased or waiting for a retry) by seq:
+            # claims read them apart from the new rows, so that a backlog of new
+            # rows is never read whole to sort it. Inserts (seq NULL) skip it.
+            models.Index(
+                fields=["channel", "seq"],
+                name="trt_outbox_pending_numbered",
+                condition=models.Q(state="pending", seq__isnull=False),
+            ),
             # Which channels have rows due (worker), the backlog (health).
             models.Index(
                 fields=["next_attempt_at"],
