@@ -38,6 +38,14 @@ def named(sql: str) -> str:
     return "".join(f"{piece}%(p{i})s" for i, piece in enumerate(pieces[:-1])) + pieces[-1]
 
 
+def column(model: Any, name: str) -> str:
+    """The database column of ``model``'s field ``name`` ("pk": the primary key's),
+    for the hand-compiled statements."""
+    meta = model._meta
+    field: Any = meta.pk if name == "pk" else meta.get_field(name)
+    return str(field.column)
+
+
 def params(values: Iterable[Any]) -> dict[str, Any]:
     """The parameters of a statement made by :func:`named`, in placeholder order."""
     return {f"p{i}": value for i, value in enumerate(values)}

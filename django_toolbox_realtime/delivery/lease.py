@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connections
 
-from ..db import named, params
+from ..db import column, named, params
 from ..models import DeliveryLane, OutboxEvent
 
 #: Rows in one statement at most (SQLite allows 32,766 parameters).
@@ -30,24 +30,20 @@ def _joins_values(alias: str) -> bool:
     return vendor == "postgresql" or (vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 33))
 
 
-def _column(model: Any, name: str) -> str:
-    return str(model._meta.get_field(name).column)
-
-
 @lru_cache(maxsize=64)
 def _update_sql(alias: str, model: Any, fields: tuple[str, ...], count: int, extra: str) -> str:
     """``UPDATE table SET field = v.columnN..., <extra> FROM (VALUES ...) AS v WHERE
     id = v.column1``: each VALUES row is (id, *fields)."""
     q = connections[alias].ops.quote_name
     table = q(model._meta.db_table)
-    sets = [f"{q(_column(model, name))} = v.column{i + 2}" for i, name in enumerate(fields)]
+    sets = [f"{q(column(model, name))} = v.column{i + 2}" for i, name in enumerate(fields)]
     if extra:
-        sets.append(f"{q(_column(model, extra))} = %s")
+        sets.append(f"{q(column(model, extra))} = %s")
     one = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
     return named(
         f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (model names)
         f"FROM (VALUES {', '.join([one] * count)}) AS v "
-        f"WHERE {table}.{q(_column(model, 'id'))} = v.column1"
+        f"WHERE {table}.{q(column(model, 'id'))} = v.column1"
     )
 
 

@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import Count, Min, Q, QuerySet
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from ..backends import OutgoingEvent
 from ..conf import realtime_settings
-from ..db import named, params
+from ..db import column, named, params
 from ..models import DeliveryLane, OutboxEvent
 
 PENDING = OutboxEvent.State.PENDING
@@ -48,8 +47,7 @@ def outbox_database() -> str:
 
 
 def _column(name: str) -> str:
-    field: Any = OutboxEvent._meta.get_field(name)
-    return str(field.column)
+    return column(OutboxEvent, name)
 
 
 @lru_cache(maxsize=64)

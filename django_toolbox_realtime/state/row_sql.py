@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models.constants import OnConflict
 
-from ..db import named, params
+from ..db import column, named, params
 from ..models import ChannelState, PresenceMember
 from ..validation import PRESENCE_PREFIX, PRIVATE_PREFIX, SERVER_TO_USER_PREFIX
 from .rows import ROWS, ChannelRow, MemberRow, Row, RowConflict
@@ -27,9 +27,7 @@ INSERT_ROWS = 500
 
 
 def _column(cls: type[Row], name: str) -> str:
-    meta = cls.MODEL._meta
-    field: Any = meta.pk if name == "pk" else meta.get_field(name)
-    return str(field.column)
+    return column(cls.MODEL, name)
 
 
 @lru_cache(maxsize=256)

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from .. import clock
 from ..conf import realtime_settings
-from ..db import named, params, retried
+from ..db import column, named, params, retried
 from ..models import WebhookDelivery
 from ..models.usage import add_count, read_total
 
@@ -84,8 +84,7 @@ def _connection() -> Any:
 
 
 def _column(name: str) -> str:
-    field: Any = WebhookDelivery._meta.get_field(name)
-    return str(field.column)
+    return column(WebhookDelivery, name)
 
 
 @lru_cache(maxsize=8)
