@@ -85,16 +85,24 @@ def _ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _connections() -> dict[Any, Any]:
-    """This thread's connections (and proxy answers), emptied after a reset."""
-    if getattr(_state, "generation", None) != _generation:
-        for conn in getattr(_state, "connections", {}).values():
-            if isinstance(conn, http.client.HTTPConnection):
+class _ThreadState:
+    """One thread's connections and proxy answers, for one settings generation."""
+
+    def __init__(self) -> None:
+        self.generation = _generation
+        self.connections: dict[Target, http.client.HTTPConnection] = {}
+        self.proxied: dict[tuple[str, str], bool] = {}
+
+
+def _thread() -> _ThreadState:
+    """This thread's state, emptied (its connections closed) after a reset."""
+    state: _ThreadState | None = getattr(_state, "thread", None)
+    if state is None or state.generation != _generation:
+        if state is not None:
+            for conn in state.connections.values():
                 conn.close()
-        _state.connections = {}
-        _state.generation = _generation
-    connections: dict[Any, Any] = _state.connections
-    return connections
+        state = _state.thread = _ThreadState()
+    return state
 
 
 def proxied(scheme: str, host: str) -> bool:
@@ -102,17 +110,16 @@ def proxied(scheme: str, host: str) -> bool:
     bypass (HTTP(S)_PROXY, NO_PROXY): ``http.client`` ignores those variables, so
     such requests must go another way. Read once per thread and settings load:
     reading the environment costs ~35 µs, a tenth of a whole request here."""
-    connections = _connections()
-    key = ("proxied", scheme, host)
-    answer = connections.get(key)
+    answers = _thread().proxied
+    answer = answers.get((scheme, host))
     if answer is None:
         proxy = urllib.request.getproxies().get(scheme)
-        answer = connections[key] = bool(proxy) and not urllib.request.proxy_bypass(host)
-    return bool(answer)
+        answer = answers[scheme, host] = bool(proxy) and not urllib.request.proxy_bypass(host)
+    return answer
 
 
 def _connection(target: Target) -> http.client.HTTPConnection:
-    connections = _connections()
+    connections = _thread().connections
     conn = connections.get(target)
     if conn is None:
         if target.scheme == "https":
