@@ -27,18 +27,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
-from django.db.models import F, QuerySet
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
 from ..db import column, named, params
 from ..models import DeliveryLane, OutboxEvent
 from .outbox import ensure_lanes
 
 PENDING = OutboxEvent.State.PENDING
-#: A waiting row's values, in this order, then ``next_attempt_at`` and ``created_at``.
+#: A waiting row's values, in this order, then whether it is due (see ``due_sql``).
 FIELDS = ("pk", "event_id", "name", "data", "socket_id", "seq", "attempts")
 _SEQ = FIELDS.index("seq")
 
@@ -48,41 +45,68 @@ class LockedLane:
     pk: int
     channel: str
     last_seq: int
-    #: Its first waiting rows in send order: FIELDS + (next_attempt_at, created_at).
+    #: Its first waiting rows in send order: FIELDS + (due,).
     waiting: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def locked_lanes(alias: str, channels: list[str], count: int) -> list[LockedLane]:
+@dataclass(frozen=True)
+class Due:
+    """When a row is due: ``next_attempt_at <= now``, and, with ``fresh_before``,
+    tried already or written before it (younger rows are left to their first try)."""
+
+    now: dt.datetime
+    fresh_before: dt.datetime | None = None
+
+    def params(self, alias: str) -> list[Any]:
+        """The three values of ``due_sql``, adapted for the database."""
+        adapt = connections[alias].ops.adapt_datetimefield_value
+        fresh = self.fresh_before
+        return [adapt(self.now), fresh is None, adapt(fresh or self.now)]
+
+
+def locked_lanes(alias: str, channels: list[str], count: int, due: Due) -> list[LockedLane]:
     """The lanes of ``channels`` that no other sender holds, locked until the
     transaction ends, in the order given, each with its first waiting rows (at
-    least ``count`` when there are). A lane that does not exist yet is created
-    first (insert-or-ignore in a savepoint): only then, not on every round."""
+    least ``count`` when there are) and whether each is ``due``. A lane that does
+    not exist yet is created first (insert-or-ignore in a savepoint): only then,
+    not on every round."""
     read = _READS.get(connections[alias].vendor, _orm)
-    found = read(alias, channels, count)
+    found = read(alias, channels, count, due)
     missing = [name for name in channels if name not in found]
     if missing:  # not created yet, or held by another sender
         ensure_lanes(alias, missing)
-        found.update(read(alias, missing, count))
+        found.update(read(alias, missing, count, due))
     return [found[name] for name in channels if name in found]
 
 
-#: The columns of a waiting row as read: FIELDS, then its due and creation times.
-_ROW = (*FIELDS, "next_attempt_at", "created_at")
+def due_sql(alias: str) -> str:
+    """Whether a row is due, computed by the database (three placeholders: now,
+    "no freshness rule", fresh_before): reading the two datetimes instead cost
+    more than the rest of the claim's reading (Django's time-zone-aware loader
+    parses each one in Python)."""
+    q = connections[alias].ops.quote_name
+
+    def c(name: str) -> str:
+        return q(column(OutboxEvent, name))
+
+    fresh = f"{c('attempts')} > 0 OR %s OR {c('created_at')} <= %s"
+    return f"({c('next_attempt_at')} <= %s AND ({fresh}))"
 
 
 def _first_rows_sql(alias: str, channel: str) -> str:
     """The first waiting rows of the lane named by ``channel`` (SQL), each row
-    _ROW + its channel: numbered rows by seq, then new ones by id, each part with
-    its LIMIT (two placeholders). The state is a literal so that the planner can
-    use the partial indexes on pending rows (their predicate is state = 'pending')."""
+    FIELDS + due + its channel: numbered rows by seq, then new ones by id, each
+    part with its LIMIT (placeholders: the three of ``due_sql`` then the LIMIT,
+    twice). The state is a literal so that the planner can use the partial
+    indexes on pending rows (their predicate is state = 'pending')."""
     q = connections[alias].ops.quote_name
 
     def c(name: str) -> str:
         return q(column(OutboxEvent, name))
 
     select = (
-        f"SELECT {', '.join(c(name) for name in (*_ROW, 'channel'))} "  # noqa: S608 (model names)
-        f"FROM {q(OutboxEvent._meta.db_table)} "
+        f"SELECT {', '.join(c(name) for name in FIELDS)}, {due_sql(alias)} AS due, "  # noqa: S608
+        f"{c('channel')} FROM {q(OutboxEvent._meta.db_table)} "
         f"WHERE {c('channel')} = {channel} AND {c('state')} = '{PENDING.value}' AND {c('seq')}"
     )
     return (
@@ -92,25 +116,12 @@ def _first_rows_sql(alias: str, channel: str) -> str:
 
 
 def _fill(found: dict[str, LockedLane], rows: Iterable[Sequence[Any]]) -> dict[str, LockedLane]:
-    """Add ``rows`` (each _ROW + its channel) to their lanes, in send order."""
+    """Add ``rows`` (each FIELDS + due + its channel) to their lanes, in send order."""
     for row in rows:
-        due, created = row[len(FIELDS)], row[len(FIELDS) + 1]
-        found[row[-1]].waiting.append((*row[: len(FIELDS)], _datetime(due), _datetime(created)))
+        found[row[-1]].waiting.append((*row[: len(FIELDS)], bool(row[len(FIELDS)])))
     for lane in found.values():
         lane.waiting.sort(key=_send_order)
     return found
-
-
-def _datetime(value: Any) -> dt.datetime:
-    """A datetime column read with plain SQL, as the ORM would give it: SQLite
-    stores text (UTC when USE_TZ); PostgreSQL answers aware datetimes."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if settings.USE_TZ and timezone.is_naive(value):
-        return timezone.make_aware(value, dt.timezone.utc)
-    if not settings.USE_TZ and timezone.is_aware(value):
-        return timezone.make_naive(value)
-    return value
 
 
 def _send_order(values: tuple[Any, ...]) -> tuple[bool, int, int]:
@@ -142,9 +153,10 @@ def _postgresql_sql(alias: str, channels: int) -> str:
     )
 
 
-def _postgresql(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
+def _postgresql(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
+    part = [*due.params(alias), count]
     with connections[alias].cursor() as cursor:
-        cursor.execute(_postgresql_sql(alias, len(channels)), params([*channels, count, count]))
+        cursor.execute(_postgresql_sql(alias, len(channels)), params([*channels, *part, *part]))
         answer = cursor.fetchall()
     found = {name: LockedLane(pk, name, last_seq) for pk, name, last_seq, *_ in answer}
     # A lane with no waiting row joins NULLs; the last column is set_config's answer.
@@ -170,13 +182,15 @@ def _sqlite_waiting_sql(alias: str, lanes: int) -> str:
     return named(" UNION ALL ".join([_first_rows_sql(alias, "%s")] * lanes))
 
 
-def _sqlite(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
+def _sqlite(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
     with connections[alias].cursor() as cursor:
         cursor.execute(_sqlite_lock_sql(alias, len(channels)), params(channels))
         found = {name: LockedLane(pk, name, last_seq) for pk, name, last_seq in cursor.fetchall()}
         if not found:
             return found
-        values = params(v for name in found for v in (name, count, name, count))
+        # Each part: the due values, its channel (in the SELECT before WHERE), LIMIT.
+        part = due.params(alias)
+        values = params(v for name in found for v in (*part, name, count, *part, name, count))
         cursor.execute(_sqlite_waiting_sql(alias, len(found)), values)
         return _fill(found, cursor.fetchall())
 
@@ -184,7 +198,7 @@ def _sqlite(alias: str, channels: list[str], count: int) -> dict[str, LockedLane
 # --- elsewhere: the ORM ------------------------------------------------------------------
 
 
-def _orm(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
+def _orm(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
     lanes = DeliveryLane.objects.using(alias)
     if connections[alias].features.has_select_for_update_skip_locked:
         lanes = lanes.select_for_update(skip_locked=True)
@@ -194,12 +208,17 @@ def _orm(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
         lane.channel: LockedLane(lane.pk, lane.channel, lane.last_seq)
         for lane in lanes.filter(channel__in=channels)
     }
-    rows = OutboxEvent.objects.using(alias)
+    is_due = Q(next_attempt_at__lte=due.now)
+    if due.fresh_before is not None:
+        is_due &= Q(attempts__gt=0) | Q(created_at__lte=due.fresh_before)
+    rows = OutboxEvent.objects.using(alias).annotate(
+        due=ExpressionWrapper(is_due, output_field=BooleanField())
+    )
 
     def first(name: str) -> QuerySet[Any]:
         lane = rows.filter(channel=name, state=PENDING)
         lane = lane.order_by(F("seq").asc(nulls_last=True), "pk")
-        return lane.values_list(*_ROW, "channel")[:count]
+        return lane.values_list(*FIELDS, "due", "channel")[:count]
 
     names = list(found)
     if len(names) > 1 and connections[alias].features.supports_slicing_ordering_in_compound:
@@ -207,7 +226,7 @@ def _orm(alias: str, channels: list[str], count: int) -> dict[str, LockedLane]:
     return _fill(found, (row for name in names for row in first(name)))
 
 
-_READS: dict[str, Callable[[str, list[str], int], dict[str, LockedLane]]] = {
+_READS: dict[str, Callable[[str, list[str], int, Due], dict[str, LockedLane]]] = {
     "postgresql": _postgresql
 }
 if sqlite3.sqlite_version_info >= (3, 35):  # UPDATE ... RETURNING

@@ -34,7 +34,7 @@ from ..conf import realtime_settings
 from ..db import retried
 from ..models import DeliveryLane, OutboxEvent
 from ..validation import MAX_EVENTS_PER_BATCH
-from . import claim_reads, envelope, lease, options
+from . import claim_reads, due_reads, envelope, lease, options
 from .outbox import ensure_lanes
 
 PENDING = OutboxEvent.State.PENDING
@@ -80,8 +80,11 @@ def due_channels(
 ) -> list[str]:
     """Channels whose first waiting row is due (and, with ``fresh_before``, was
     tried already or written before it), oldest first. The first rows are found
-    with one pass over the pending index (``MIN(id) ... GROUP BY channel``), not
+    by skipping through the pending index channel by channel (``due_reads``), or
+    elsewhere with one pass over it (``MIN(id) ... GROUP BY channel``); never
     with a probe for an earlier row per waiting row."""
+    if due_reads.supported(alias):
+        return due_reads.due_channels(alias, claim_reads.Due(timezone.now(), fresh_before), limit)
     rows = OutboxEvent.objects.using(alias)
     firsts = rows.filter(state=PENDING).order_by().values("channel").annotate(first=Min("pk"))
     heads = rows.filter(pk__in=firsts.values("first"), next_attempt_at__lte=timezone.now())
@@ -129,13 +132,27 @@ def claim_round(
     *,
     fresh_before: dt.datetime | None = None,
     limit: int = ROUND_ROWS,
+    behind: Sequence[Claimed] = (),
+    extra_lease: float = 0.0,
 ) -> tuple[list[Claimed], bool]:
     """:func:`claim`, and whether a claimed lane has more rows due. The round is
     shared among the lanes: each takes at most ``limit / len(channels)`` rows
-    (at least one request's worth), so that their sends can run side by side."""
+    (at least one request's worth), so that their sends can run side by side.
+
+    ``behind``: rows this process has claimed and is sending now (the worker's
+    pipeline): the claim goes on past them, in lane order, instead of stopping
+    at them; the caller sends what it gets only once they were all accepted.
+    ``extra_lease``: seconds added to the lease (the wait for that send)."""
     if not channels:
         return [], False
-    return retried(lambda: _claim(alias, list(channels), fresh_before, limit))
+    skip = frozenset(row.pk for row in behind)
+    per_lane_behind: dict[str, int] = {}
+    for row in behind:
+        per_lane_behind[row.channel] = per_lane_behind.get(row.channel, 0) + 1
+    extra_reads = max(per_lane_behind.values(), default=0)
+    return retried(
+        lambda: _claim(alias, list(channels), fresh_before, limit, skip, extra_reads, extra_lease)
+    )
 
 
 def _no_flush_wait(alias: str) -> None:
@@ -149,7 +166,13 @@ def _no_flush_wait(alias: str) -> None:
 
 
 def _claim(
-    alias: str, channels: list[str], fresh_before: dt.datetime | None, limit: int
+    alias: str,
+    channels: list[str],
+    fresh_before: dt.datetime | None,
+    limit: int,
+    skip: frozenset[int],
+    extra_reads: int,
+    extra_lease: float,
 ) -> tuple[list[Claimed], bool]:
     per_lane = max(MAX_EVENTS_PER_BATCH, -(-limit // len(channels)))
     more = False
@@ -158,15 +181,17 @@ def _claim(
     largest = 0  # rows taken from one lane at most: the lease's longest group
     with transaction.atomic(using=alias):
         now = timezone.now()
-        for lane in claim_reads.locked_lanes(alias, channels, per_lane + 1):
+        due = claim_reads.Due(now, fresh_before)
+        for lane in claim_reads.locked_lanes(alias, channels, per_lane + 1 + extra_reads, due):
             room = min(per_lane, limit - len(claimed))
+            waiting = [values for values in lane.waiting if values[0] not in skip]
             if room <= 0:
-                more = more or bool(lane.waiting)
+                more = more or bool(waiting)
                 continue
             seq, before = lane.last_seq, len(claimed)
-            for taken, values in enumerate(lane.waiting):
-                pk, event_id, name, data, socket_id, row_seq, attempts, due, created = values
-                if due > now or (fresh_before and not attempts and created > fresh_before):
+            for taken, values in enumerate(waiting):
+                pk, event_id, name, data, socket_id, row_seq, attempts, is_due = values
+                if not is_due:
                     break
                 if taken == room:  # one more is due: the next round takes it
                     more = True
@@ -189,7 +214,7 @@ def _claim(
             if seq != lane.last_seq:
                 lanes_numbered.append((lane.pk, seq))
             largest = max(largest, len(claimed) - before)
-        until = now + dt.timedelta(seconds=lease_seconds(len(claimed), largest))
+        until = now + dt.timedelta(seconds=lease_seconds(len(claimed), largest) + extra_lease)
         lease.write_rows(alias, [(row.pk, row.seq, row.attempts) for row in claimed], until)
         lease.write_lanes(alias, lanes_numbered)
     return claimed, more
@@ -238,10 +263,7 @@ def record(alias: str, outcome: Outcome) -> None:
         with transaction.atomic(using=alias):
             _no_flush_wait(alias)
             now = timezone.now()
-            if outcome.delivered:
-                rows.filter(pk__in=[row.pk for row in outcome.delivered]).update(
-                    state=OutboxEvent.State.DELIVERED, delivered_at=now, last_error=""
-                )
+            lease.write_delivered(alias, [row.pk for row in outcome.delivered], now)
             for row, reason in outcome.failed:
                 rows.filter(pk=row.pk, state=PENDING).update(
                     state=OutboxEvent.State.FAILED, last_error=reason[:255]

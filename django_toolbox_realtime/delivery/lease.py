@@ -1,8 +1,11 @@
 """Writing a claim (``lanes.claim``): the claimed rows' numbers and leases, and the
 lanes' counters, each with ONE statement whatever the number of rows and lanes.
 
-``UPDATE ... FROM (VALUES (id, ...), ...)`` joins the table with the values
-computed by the claim (PostgreSQL; SQLite from 3.33). Elsewhere (an older
+The statement joins the table with the values computed by the claim: on
+PostgreSQL ``UPDATE ... FROM unnest(%s::bigint[], ...)``, one array per column
+(three parameters whatever the number of rows: building and sending 1,500
+placeholders for 500 rows cost 3-6 ms of Python, the arrays 1 ms); on SQLite
+from 3.33 ``UPDATE ... FROM (VALUES (id, ...), ...)``. Elsewhere (an older
 SQLite) the same is written with plain ``UPDATE`` statements, one per row and
 one per lane: slower, the same result. The statements are compiled once per
 shape.
@@ -47,6 +50,23 @@ def _update_sql(alias: str, model: Any, fields: tuple[str, ...], count: int, ext
     )
 
 
+@lru_cache(maxsize=16)
+def _unnest_sql(alias: str, model: Any, fields: tuple[str, ...], extra: str) -> str:
+    """``UPDATE table SET field = v.field..., <extra> = %s FROM unnest(ids, *fields)``
+    (PostgreSQL): one bigint array per column."""
+    q = connections[alias].ops.quote_name
+    table = q(model._meta.db_table)
+    sets = [f"{q(column(model, name))} = v.c{i}" for i, name in enumerate(fields)]
+    if extra:
+        sets.append(f"{q(column(model, extra))} = %s")
+    arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
+    return named(
+        f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (model names)
+        f"FROM unnest({arrays}) AS v(id, {', '.join(f'c{i}' for i in range(len(fields)))}) "
+        f"WHERE {table}.{q(column(model, 'id'))} = v.id"
+    )
+
+
 def _run(
     alias: str,
     model: Any,
@@ -55,6 +75,12 @@ def _run(
     extra: tuple[str, Any] | None = None,
 ) -> None:
     with connections[alias].cursor() as cursor:
+        if connections[alias].vendor == "postgresql":
+            values = [extra[1]] if extra else []
+            values += [list(values_of) for values_of in zip(*rows, strict=True)]
+            sql = _unnest_sql(alias, model, fields, extra[0] if extra else "")
+            cursor.execute(sql, params(values))
+            return
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
             sql = _update_sql(alias, model, fields, len(chunk), extra[0] if extra else "")
@@ -90,3 +116,32 @@ def write_lanes(alias: str, lanes: Sequence[tuple[int, int]]) -> None:
     objects = DeliveryLane.objects.using(alias)
     for pk, last_seq in lanes:
         objects.filter(pk=pk).update(last_seq=last_seq)
+
+
+@lru_cache(maxsize=16)
+def _delivered_sql(alias: str) -> str:
+    q = connections[alias].ops.quote_name
+
+    def c(name: str) -> str:
+        return q(column(OutboxEvent, name))
+
+    return named(
+        f"UPDATE {q(OutboxEvent._meta.db_table)} SET {c('state')} = %s, "  # noqa: S608
+        f"{c('delivered_at')} = %s, {c('last_error')} = '' WHERE {c('pk')} = ANY(%s::bigint[])"
+    )
+
+
+def write_delivered(alias: str, pks: Sequence[int], at: dt.datetime) -> None:
+    """Mark the rows ``pks`` sent ``at`` (one statement; on PostgreSQL with one
+    array parameter instead of a placeholder per row)."""
+    if not pks:
+        return
+    if connections[alias].vendor == "postgresql":
+        stamp = connections[alias].ops.adapt_datetimefield_value(at)
+        values = [OutboxEvent.State.DELIVERED.value, stamp, list(pks)]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_delivered_sql(alias), params(values))
+        return
+    OutboxEvent.objects.using(alias).filter(pk__in=list(pks)).update(
+        state=OutboxEvent.State.DELIVERED, delivered_at=at, last_error=""
+    )

@@ -114,6 +114,16 @@ def _groups(claimed: list[lanes.Claimed]) -> list[list[lanes.Claimed]]:
 def send(claimed: list[lanes.Claimed], backend: BaseBackend | None = None) -> lanes.Outcome:
     """Send ``claimed`` (in lane order) and say what happened to each row: groups
     of lanes side by side when the backend talks to a server."""
+    outcome = send_without_counting(claimed, backend)
+    usage.record_messages(len(outcome.delivered))
+    return outcome
+
+
+def send_without_counting(
+    claimed: list[lanes.Claimed], backend: BaseBackend | None = None
+) -> lanes.Outcome:
+    """:func:`send` without adding to today's message count (which may write to
+    the database): for a thread that must not touch it; the caller counts."""
     backend = backend or get_backend()
     groups = _groups(claimed)
     if len(groups) == 1 or not getattr(backend, "delivers_to_server", False):
@@ -126,7 +136,6 @@ def send(claimed: list[lanes.Claimed], backend: BaseBackend | None = None) -> la
         outcome.failed += part.failed
         outcome.retry += part.retry
         outcome.released += part.released
-    usage.record_messages(len(outcome.delivered))
     return outcome
 
 
@@ -177,6 +186,12 @@ def run_round(
         return RoundResult()
     outcome = send(claimed)
     lanes.record(alias, outcome)
+    return result_of(claimed, outcome, more)
+
+
+def result_of(claimed: list[lanes.Claimed], outcome: lanes.Outcome, more: bool) -> RoundResult:
+    """The summary of a round that sent ``claimed`` (``outcome.dead`` is set by
+    ``lanes.record``)."""
     return RoundResult(
         lanes=len({row.channel for row in claimed}),
         claimed=len(claimed),

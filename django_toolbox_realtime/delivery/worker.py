@@ -1,7 +1,8 @@
 """The outbox worker behind ``manage.py realtime_deliver``: rounds until stopped.
 
 Each round claims lanes whose first waiting event is due (leaving events younger
-than ``FIRST_ATTEMPT_GRACE_SECONDS`` to their first try), sends, records. When a
+than ``FIRST_ATTEMPT_GRACE_SECONDS`` to their first try), sends, records; rounds
+overlap (``pipeline``: the next is claimed while one is being sent). When a
 round finds nothing, the worker sleeps ``WORKER_POLL_SECONDS`` (a stop request
 wakes it at once). Sent rows beyond the history bounds are pruned every minute.
 
@@ -23,7 +24,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from ..conf import SETTINGS_NAME, realtime_settings
-from . import lanes, options, outbox, rounds
+from . import lanes, options, outbox, pipeline, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.worker")
 
@@ -52,6 +53,7 @@ class Worker:
         self.totals = {"delivered": 0, "failed": 0, "retry": 0, "dead": 0}
         self._stop = threading.Event()
         self._pruned_at = 0.0
+        self._pipeline = pipeline.Pipeline(self.alias, lanes.WORKER_ROUND_ROWS)
 
     def stop(self) -> None:
         """Finish the current round, then return from :meth:`run`."""
@@ -80,12 +82,15 @@ class Worker:
                 if self.max_seconds is not None and time.monotonic() - started >= self.max_seconds:
                     break
                 result = self._round()
+                if self._pipeline.busy:
+                    continue  # a round is being sent
                 if result.claimed and not (result.retry or result.released):
                     continue  # more may be due at once
                 if self.once:
                     break
                 self._stop.wait(float(realtime_settings.WORKER_POLL_SECONDS))
         finally:
+            self._finish()
             self._prune(force=True)
             close_old_connections()
         return self.rounds
@@ -99,21 +104,30 @@ class Worker:
         if grace > 0 and options.first_attempt() != options.OFF:
             fresh_before = timezone.now() - dt.timedelta(seconds=grace)
         try:
-            result = rounds.run_round(
-                self.alias, fresh_before=fresh_before, limit=lanes.WORKER_ROUND_ROWS
-            )
+            result = self._pipeline.step(fresh_before)
         except Exception:  # a database hiccup: log, wait, try again
             logger.exception("Delivery round %d failed.", self.rounds)
             return rounds.RoundResult()
+        self._count(result, began)
+        self._prune()
+        return result
+
+    def _finish(self) -> None:
+        """Record the round still being sent (stop, or a bound reached)."""
+        began = time.monotonic()
+        try:
+            self._count(self._pipeline.finish(), began)
+        except Exception:  # its rows stay leased: due again when the lease ends
+            logger.exception("Recording the last round failed.")
+
+    def _count(self, result: rounds.RoundResult, began: float) -> None:
         for name in self.totals:
             self.totals[name] += getattr(result, name)
         took = (time.monotonic() - began) * 1000
         if result.claimed:
             self.report(f"round {self.rounds}: {result.describe()} ({took:.0f} ms)")
         else:
-            logger.debug("round %d: nothing due (%.0f ms)", self.rounds, took)
-        self._prune()
-        return result
+            logger.debug("round %d: nothing recorded (%.0f ms)", self.rounds, took)
 
     def _prune(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -45,8 +45,10 @@ class OutboxEvent(models.Model):
     class Meta:
         db_table = "django_toolbox_realtime_outbox"
         ordering = ["-id"]
-        # The write path touches only the primary key and the two pending indexes;
-        # the others cover rows once they have been tried.
+        # The write path touches only the primary key and the pending lane index;
+        # the others cover rows once they have been tried. (No index on
+        # next_attempt_at: senders find due channels through the lane index,
+        # and every index is one more write per claimed row; migration 0005.)
         indexes = [
             # A lane's waiting rows in order (senders).
             models.Index(
@@ -61,12 +63,6 @@ class OutboxEvent(models.Model):
                 fields=["channel", "seq"],
                 name="trt_outbox_pending_numbered",
                 condition=models.Q(state="pending", seq__isnull=False),
-            ),
-            # Which channels have rows due (worker), the backlog (health).
-            models.Index(
-                fields=["next_attempt_at"],
-                name="trt_outbox_pending_due",
-                condition=models.Q(state="pending"),
             ),
             # History by (channel, seq), and pruning beyond HISTORY_MAX_PER_CHANNEL.
             models.Index(

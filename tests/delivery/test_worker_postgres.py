@@ -28,11 +28,12 @@ pytestmark = [
     ),
 ]
 
-# More channels than one worker's round takes (lanes.ROUND_LANES): whatever the
-# timing, the other worker finds lanes due, so the test always runs two senders.
-# (With a few channels a fast worker may hold all of them, round after round: a
-# channel is sent by one sender at a time, so the other has nothing to take.)
-CHANNELS = [f"public-pg-{i}" for i in range(lanes.ROUND_LANES + 30)]
+# More channels than one worker holds (lanes.ROUND_LANES a round, and its rounds
+# overlap: the one being sent and the one claimed behind it): whatever the timing,
+# the other worker finds lanes due, so the test always runs two senders. (With a
+# few channels a fast worker may hold all of them, round after round: a channel
+# is sent by one sender at a time, so the other has nothing to take.)
+CHANNELS = [f"public-pg-{i}" for i in range(2 * lanes.ROUND_LANES + 25)]  # 16 events each
 EVENTS = 2000
 
 

@@ -1,0 +1,127 @@
+"""The worker's rounds, overlapped (``realtime_deliver``): while one round's events
+are on their way to the server, the worker claims the next round and records the
+one before, so that the database's work and the server's run side by side
+instead of one after the other (draining a backlog on PostgreSQL, the claims and
+records take about as long as the sends: see docs/delivery.md for the figures).
+
+Per-channel order holds. The next round is claimed *behind* the rows being sent
+(``lanes.claim_round(behind=...)``: it goes on past them in lane order) and its
+send starts only once they were all accepted. If any was not (a retry, rows given
+back), the next round is given back untouched in the same transaction that
+records the outcome, before anything else is claimed. A process that dies midway
+leaves leased rows, due again when their leases end with the same ids and
+numbers, as after any round; the next round's lease covers the wait for the
+send before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from ..conf import realtime_settings
+from . import lanes, rounds, usage
+
+logger = logging.getLogger("django_toolbox_realtime.worker")
+
+
+class Pipeline:
+    """One worker's rounds: :meth:`step` until idle, then :meth:`finish`."""
+
+    def __init__(self, alias: str, limit: int = lanes.WORKER_ROUND_ROWS) -> None:
+        self.alias = alias
+        self.limit = limit
+        # The round being sent: its rows, whether its lanes had more, the send.
+        self._sending: tuple[list[lanes.Claimed], bool, Future[lanes.Outcome]] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = os.getpid()
+
+    @property
+    def busy(self) -> bool:
+        """A round is being sent: call :meth:`step` (or :meth:`finish`) again."""
+        return self._sending is not None
+
+    def step(self, fresh_before: dt.datetime | None = None) -> rounds.RoundResult:
+        """Claim the next round behind the one being sent, wait for that send,
+        start the next one if every row of it was accepted (else give it back),
+        then record the sent round. Returns what became of the sent round
+        (nothing on the first step: its round has only started)."""
+        if not realtime_settings.ENABLED and self._sending is None:
+            return rounds.RoundResult()
+        behind = self._sending[0] if self._sending else []
+        claimed, more = self._claim(fresh_before, behind)
+        if self._sending is None:
+            if claimed:
+                self._start(claimed, more)
+            return rounds.RoundResult()
+        sent, sent_more, sending = self._sending
+        self._sending = None
+        outcome = sending.result()
+        usage.record_messages(len(outcome.delivered))
+        if outcome.retry or outcome.released:
+            outcome.released += claimed  # never overtake a row that waits for a retry
+        elif claimed:
+            self._start(claimed, more)
+        lanes.record(self.alias, outcome)
+        return rounds.result_of(sent, outcome, sent_more)
+
+    def finish(self) -> rounds.RoundResult:
+        """Wait for the round being sent, record it, stop the sending thread."""
+        result = rounds.RoundResult()
+        if self._sending is not None:
+            sent, sent_more, sending = self._sending
+            self._sending = None
+            outcome = sending.result()
+            usage.record_messages(len(outcome.delivered))
+            lanes.record(self.alias, outcome)
+            result = rounds.result_of(sent, outcome, sent_more)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        return result
+
+    def _claim(
+        self, fresh_before: dt.datetime | None, behind: list[lanes.Claimed]
+    ) -> tuple[list[lanes.Claimed], bool]:
+        try:
+            return self._claim_behind(fresh_before, behind)
+        except Exception:
+            if not behind:
+                raise
+            # The round being sent must still be recorded: this step claims nothing.
+            logger.exception("Claiming the next round failed; recording the one being sent.")
+            return [], False
+
+    def _claim_behind(
+        self, fresh_before: dt.datetime | None, behind: list[lanes.Claimed]
+    ) -> tuple[list[lanes.Claimed], bool]:
+        # The channels due first (oldest waiting), then the lanes being sent
+        # (their heads are leased, so they are not "due"): a backlog on a few
+        # lanes never keeps the others waiting.
+        names = lanes.due_channels(self.alias, fresh_before)
+        if behind:
+            names = list(dict.fromkeys([*names, *(row.channel for row in behind)]))
+            names = names[: lanes.ROUND_LANES]
+        if not names:
+            return [], False
+        largest: dict[str, int] = {}
+        for row in behind:
+            largest[row.channel] = largest.get(row.channel, 0) + 1
+        wait = lanes.lease_seconds(len(behind), max(largest.values())) if behind else 0.0
+        return lanes.claim_round(
+            self.alias,
+            names,
+            fresh_before=fresh_before,
+            limit=self.limit,
+            behind=behind,
+            extra_lease=wait,
+        )
+
+    def _start(self, claimed: list[lanes.Claimed], more: bool) -> None:
+        if self._executor is None or self._pid != os.getpid():
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="toolbox-realtime-round")
+            self._pid = os.getpid()
+        sending = self._executor.submit(rounds.send_without_counting, claimed)
+        self._sending = (claimed, more, sending)
