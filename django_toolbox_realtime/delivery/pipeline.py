@@ -12,6 +12,14 @@ records the outcome, before anything else is claimed. A process that dies midway
 leaves leased rows, due again when their leases end with the same ids and
 numbers, as after any round; the next round's lease covers the wait for the
 send before it.
+
+Only where the database works in another process (PostgreSQL, any server): there
+its work runs beside the sends. SQLite works in this process, on the same cores
+and partly under the same lock as the sending threads: overlapping slowed a drain
+down. Measured draining 10,000 rows over 10 channels to soketi on 2 cores (one
+run, vs the raw ``pusher`` library's ``trigger_batch``): PostgreSQL 1.07-1.20x
+one round after another, 1.18-1.27x overlapped; SQLite 1.33-1.49x one after
+another, 1.23-1.35x overlapped.
 """
 
 from __future__ import annotations
@@ -21,10 +29,17 @@ import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from django.db import connections
+
 from ..conf import realtime_settings
 from . import lanes, rounds, usage
 
 logger = logging.getLogger("django_toolbox_realtime.worker")
+
+
+def overlaps(alias: str) -> bool:
+    """Whether rounds on ``alias`` overlap: when its database is another process."""
+    return connections[alias].vendor != "sqlite"
 
 
 class Pipeline:
@@ -48,6 +63,8 @@ class Pipeline:
         start the next one if every row of it was accepted (else give it back),
         then record the sent round. Returns what became of the sent round
         (nothing on the first step: its round has only started)."""
+        if self._sending is None and not overlaps(self.alias):
+            return rounds.run_round(self.alias, fresh_before=fresh_before, limit=self.limit)
         if not realtime_settings.ENABLED and self._sending is None:
             return rounds.RoundResult()
         behind = self._sending[0] if self._sending else []

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 
 from django_toolbox_realtime.backends import OutgoingEvent
-from django_toolbox_realtime.delivery import envelope, lanes
+from django_toolbox_realtime.delivery import envelope, lanes, pipeline
 from django_toolbox_realtime.delivery.publish import publish
 from django_toolbox_realtime.delivery.worker import Worker
 from django_toolbox_realtime.models import OutboxEvent
@@ -30,9 +31,20 @@ from tests.pusher_ws import PusherWSClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
+pipeline_module_overlaps = pipeline.overlaps  # before the fixture replaces it
 QUIET = {"FIRST_ATTEMPT": "off", "FIRST_ATTEMPT_GRACE_SECONDS": 0, "TIMEOUT": 2}
 #: More than two worker rounds on one channel (WORKER_ROUND_ROWS each).
 COUNT = 2 * lanes.WORKER_ROUND_ROWS + 200
+
+
+@pytest.fixture(autouse=True)
+def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds overlap on every database here (by default not on SQLite)."""
+    monkeypatch.setattr(pipeline, "overlaps", lambda alias: True)
+
+
+def test_rounds_overlap_where_the_database_is_another_process() -> None:
+    assert pipeline_module_overlaps("default") == (connection.vendor != "sqlite")
 
 
 def make(channel: str, n: int) -> OutgoingEvent:
