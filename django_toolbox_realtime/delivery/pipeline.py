@@ -68,14 +68,16 @@ class Pipeline:
         if not realtime_settings.ENABLED and self._sending is None:
             return rounds.RoundResult()
         behind = self._sending[0] if self._sending else []
-        claimed, more = self._claim(fresh_before, behind)
+        claimed, more = [], False
+        if realtime_settings.ENABLED:  # else only record the round being sent
+            claimed, more = self._claim(fresh_before, behind)
         if self._sending is None:
             if claimed:
                 self._start(claimed, more)
             return rounds.RoundResult()
         sent, sent_more, sending = self._sending
         self._sending = None
-        outcome = sending.result()
+        outcome = _outcome(sending, sent)
         usage.record_messages(len(outcome.delivered))
         if outcome.retry or outcome.released:
             outcome.released += claimed  # never overtake a row that waits for a retry
@@ -90,7 +92,7 @@ class Pipeline:
         if self._sending is not None:
             sent, sent_more, sending = self._sending
             self._sending = None
-            outcome = sending.result()
+            outcome = _outcome(sending, sent)
             usage.record_messages(len(outcome.delivered))
             lanes.record(self.alias, outcome)
             result = rounds.result_of(sent, outcome, sent_more)
@@ -142,3 +144,15 @@ class Pipeline:
             self._pid = os.getpid()
         sending = self._executor.submit(rounds.send_without_counting, claimed)
         self._sending = (claimed, more, sending)
+
+
+def _outcome(sending: Future[lanes.Outcome], sent: list[lanes.Claimed]) -> lanes.Outcome:
+    """What the send came to; if it broke (a bug: each request's failures are
+    caught), its rows are given back: sent again later, with the same ids."""
+    try:
+        return sending.result()
+    except Exception:
+        logger.exception(
+            "Sending a round failed unexpectedly; its %d row(s) are given back.", len(sent)
+        )
+        return lanes.Outcome(released=list(sent))

@@ -50,7 +50,7 @@ class Worker:
         self.max_seconds = max_seconds
         self.report = report or logger.info
         self.rounds = 0
-        self.totals = {"delivered": 0, "failed": 0, "retry": 0, "dead": 0}
+        self.totals = {"delivered": 0, "failed": 0, "retry": 0, "dead": 0, "released": 0}
         self._stop = threading.Event()
         self._pruned_at = 0.0
         self._pipeline = pipeline.Pipeline(self.alias, lanes.WORKER_ROUND_ROWS)

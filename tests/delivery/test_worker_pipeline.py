@@ -20,8 +20,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from django_toolbox_realtime.backends import OutgoingEvent
-from django_toolbox_realtime.delivery import envelope, lanes, pipeline
+from django_toolbox_realtime.backends import OutgoingEvent, locmem
+from django_toolbox_realtime.delivery import envelope, lanes, pipeline, rounds
 from django_toolbox_realtime.delivery.publish import publish
 from django_toolbox_realtime.delivery.worker import Worker
 from django_toolbox_realtime.models import OutboxEvent
@@ -160,3 +160,27 @@ def test_a_failed_round_gives_back_the_round_claimed_behind_it(settings, fails_o
     assert retried == list(range(61, 71))  # the 7th request of 10 events, tried twice
     assert not rows.exclude(attempts__in=[1, 2]).exists()  # given back: tries not counted
     assert rows.filter(state="delivered").count() == COUNT
+
+
+def test_a_send_that_breaks_gives_its_round_and_the_next_back(settings, monkeypatch, caplog):
+    """A bug in a round's send (each request's own failures are caught) loses
+    nothing: that round and the one claimed behind it are given back, then sent
+    in order with the same numbers."""
+    settings.TOOLBOX_REALTIME = {**django_settings.TOOLBOX_REALTIME, **QUIET}
+    locmem.outbox.clear()
+    enqueue("public-lane", COUNT)
+    real_send, calls = rounds.send_without_counting, []
+
+    def breaks_once(claimed: list[lanes.Claimed]) -> lanes.Outcome:
+        calls.append(len(claimed))
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the send")
+        return real_send(claimed)
+
+    monkeypatch.setattr(rounds, "send_without_counting", breaks_once)
+    worker = drain()
+    assert "Sending a round failed unexpectedly" in caplog.text
+    assert worker.totals["released"] == 2 * lanes.WORKER_ROUND_ROWS  # both rounds back
+    seqs = [json.loads(event.data)[envelope.KEY]["seq"] for event in locmem.outbox]
+    assert seqs == list(range(1, COUNT + 1))  # each once, in order
+    assert len(calls) >= 4  # the broken round, then three that went out
