@@ -68,7 +68,8 @@ class Pipeline:
         if not realtime_settings.ENABLED and self._sending is None:
             return rounds.RoundResult()
         behind = self._sending[0] if self._sending else []
-        claimed, more = [], False
+        claimed: list[lanes.Claimed] = []
+        more = False
         if realtime_settings.ENABLED:  # else only record the round being sent
             claimed, more = self._claim(fresh_before, behind)
         if self._sending is None:
