@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connections
 
 logger = logging.getLogger("django_toolbox_realtime.db")
 
@@ -49,6 +49,16 @@ def column(model: Any, name: str) -> str:
 def params(values: Iterable[Any]) -> dict[str, Any]:
     """The parameters of a statement made by :func:`named`, in placeholder order."""
     return {f"p{i}": value for i, value in enumerate(values)}
+
+
+def no_flush_wait(alias: str) -> None:
+    """PostgreSQL: let the current transaction's commit return before its WAL is
+    flushed (``SET LOCAL synchronous_commit TO OFF``), for bookkeeping that a crash
+    may lose harmlessly (it is redone). Elsewhere nothing."""
+    connection = connections[alias]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def retried(attempt: Callable[[], T]) -> T:

@@ -25,13 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from ..backends import OutgoingEvent
 from ..conf import realtime_settings
-from ..db import retried
+from ..db import no_flush_wait, retried
 from ..models import DeliveryLane, OutboxEvent
 from ..validation import MAX_EVENTS_PER_BATCH
 from . import claim_reads, due_reads, envelope, lease, options
@@ -155,16 +155,6 @@ def claim_round(
     )
 
 
-def _no_flush_wait(alias: str) -> None:
-    """PostgreSQL: let this transaction's commit return before its WAL is flushed.
-    A claim or an outcome lost to a crash only means an event sent again (same id
-    and seq), and the sender stops competing with the users' commits for flushes."""
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def _claim(
     alias: str,
     channels: list[str],
@@ -261,7 +251,9 @@ def record(alias: str, outcome: Outcome) -> None:
     def attempt() -> None:
         rows = OutboxEvent.objects.using(alias)
         with transaction.atomic(using=alias):
-            _no_flush_wait(alias)
+            # An outcome lost to a crash only means an event sent again (same id
+            # and seq): the sender need not compete with users' commits for flushes.
+            no_flush_wait(alias)
             now = timezone.now()
             lease.write_delivered(alias, [row.pk for row in outcome.delivered], now)
             for row, reason in outcome.failed:

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..backends import OutgoingEvent
 from ..conf import realtime_settings
-from ..db import column, named, params
+from ..db import column, named, no_flush_wait, params
 from ..models import DeliveryLane, OutboxEvent
 
 PENDING = OutboxEvent.State.PENDING
@@ -151,15 +151,20 @@ def prune(alias: str, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     rows = OutboxEvent.objects.using(alias)
     cutoff = now - dt.timedelta(seconds=float(realtime_settings.HISTORY_MAX_AGE_SECONDS))
-    deleted = rows.filter(state=OutboxEvent.State.DELIVERED, delivered_at__lt=cutoff).delete()[0]
-    deleted += rows.filter(state=OutboxEvent.State.DISCARDED, created_at__lt=cutoff).delete()[0]
     keep = int(realtime_settings.HISTORY_MAX_PER_CHANNEL)
-    full = DeliveryLane.objects.using(alias).filter(last_seq__gt=keep)
-    for channel, last_seq in full.values_list("channel", "last_seq").iterator():
-        deleted += rows.filter(
-            channel=channel, state=OutboxEvent.State.DELIVERED, seq__lte=last_seq - keep
-        ).delete()[0]
-    return deleted
+    # One transaction, not one per DELETE (each a commit, and on PostgreSQL a WAL
+    # flush): a pruning lost to a crash is simply redone.
+    with transaction.atomic(using=alias):
+        no_flush_wait(alias)
+        deleted = rows.filter(state=OutboxEvent.State.DELIVERED, delivered_at__lt=cutoff).delete()
+        total = deleted[0]
+        total += rows.filter(state=OutboxEvent.State.DISCARDED, created_at__lt=cutoff).delete()[0]
+        full = DeliveryLane.objects.using(alias).filter(last_seq__gt=keep)
+        for channel, last_seq in full.values_list("channel", "last_seq"):
+            total += rows.filter(
+                channel=channel, state=OutboxEvent.State.DELIVERED, seq__lte=last_seq - keep
+            ).delete()[0]
+    return total
 
 
 # --- the backlog (health) ------------------------------------------------------------

@@ -76,6 +76,13 @@ class OutboxEvent(models.Model):
                 name="trt_outbox_delivered",
                 condition=models.Q(state="delivered"),
             ),
+            # Pruning discarded rows (few: only the admin's "discard" makes them),
+            # without a scan of the whole table every minute.
+            models.Index(
+                fields=["created_at"],
+                name="trt_outbox_discarded",
+                condition=models.Q(state="discarded"),
+            ),
             # Refused and dead events (health, the admin's filter).
             models.Index(
                 fields=["state", "id"],

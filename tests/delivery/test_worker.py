@@ -212,6 +212,32 @@ def test_history_is_pruned_per_channel_and_by_age(settings):
     assert [r.seq for r in rows("public-h")] == [4, 5] and len(rows("public-other")) == 1
 
 
+def test_pruning_deletes_old_discarded_rows_and_keeps_refused_and_dead_ones(settings):
+    old = timezone.now() - dt.timedelta(days=2)
+    for state, created in (
+        ("discarded", old),
+        ("discarded", timezone.now()),
+        ("failed", old),
+        ("dead", old),
+    ):
+        OutboxEvent.objects.create(
+            event_id=f"{state}-{created.day}",
+            channel="public-p",
+            name="e",
+            data="{}",
+            state=state,
+            next_attempt_at=created,
+            created_at=created,
+        )
+    assert outbox.prune("default") == 1
+    assert sorted(OutboxEvent.objects.values_list("state", flat=True)) == [
+        "dead",
+        "discarded",
+        "failed",
+    ]
+    assert OutboxEvent.objects.get(state="discarded").created_at > old
+
+
 def wait_until(condition: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
