@@ -1,8 +1,9 @@
 """The outbox worker behind ``manage.py realtime_deliver``: rounds until stopped.
 
 Each round claims lanes whose first waiting event is due (leaving events younger
-than ``FIRST_ATTEMPT_GRACE_SECONDS`` to their first try), sends, records; rounds
-overlap (``pipeline``: the next is claimed while one is being sent). When a
+than ``FIRST_ATTEMPT_GRACE_SECONDS`` to their first try), sends, records; on a
+database in another process (PostgreSQL) rounds overlap (``pipeline``: the next
+is claimed while one is being sent). When a
 round finds nothing, the worker sleeps ``WORKER_POLL_SECONDS`` (a stop request
 wakes it at once). Sent rows beyond the history bounds are pruned every minute.
 
