@@ -1,14 +1,21 @@
 """A claim's reads (``lanes.claim``): the lanes of some channels that no other
 sender holds, locked, each with its first waiting rows in send order.
 
-On PostgreSQL this is ONE statement: the lanes locked with ``FOR UPDATE SKIP
-LOCKED`` in a CTE, their rows joined ``LATERAL``, and the transaction's
-``synchronous_commit`` turned off in the same round trip. On SQLite (3.35+), two:
+Two statements, whatever the number of lanes. On PostgreSQL the first locks the
+lanes (``FOR UPDATE SKIP LOCKED``, turning the transaction's
+``synchronous_commit`` off in the same round trip) and the second reads their
+rows (``LATERAL``). Not one statement: in READ COMMITTED a statement reads rows
+as of its start, but ``FOR UPDATE`` returns the newest version of the lane it
+locks. A claim that did both at once could start, then lock a lane another
+claim had just numbered and committed, and see that claim's ``last_seq`` with
+the rows as they were before: still unnumbered, so numbered again (the same
+event sent with two numbers; tests/delivery/test_claim_race_postgres.py). The
+second statement's snapshot is taken once the locks are held. On SQLite (3.35+)
 ``UPDATE ... RETURNING`` takes the write lock (claims run one at a time) and the
-lanes, and one ``UNION ALL`` their rows. Both are compiled once per number of
-channels: this is the first try's critical path after commit, where the ORM's
-three statements cost ~1 ms more (a one-row claim: 1.97 -> 1.02 ms on
-PostgreSQL). Elsewhere, the ORM.
+lanes, and one ``UNION ALL`` reads their rows. Both are compiled once per number
+of channels: this is the first try's critical path after commit, where the
+ORM's three statements cost ~1 ms more. Elsewhere, the ORM (two statements as
+well: the lanes locked, then their rows).
 
 Send order: numbered rows by ``seq``, then the others by ``id``. Not plain ``id``
 order: on PostgreSQL a row gets its id at INSERT but is seen at COMMIT, so a row
@@ -138,29 +145,38 @@ def _lane_columns(alias: str) -> tuple[str, str, str, str]:
     return q(DeliveryLane._meta.db_table), pk, channel, last_seq
 
 
-# --- PostgreSQL: one statement ---------------------------------------------------------
+# --- PostgreSQL: the lanes locked, then their rows ---------------------------------------
 
 
 @lru_cache(maxsize=64)
-def _postgresql_sql(alias: str, channels: int) -> str:
+def _postgresql_lock_sql(alias: str, channels: int) -> str:
     lane, pk, channel, last_seq = _lane_columns(alias)
     return named(
-        f"WITH l AS MATERIALIZED (SELECT {pk} AS id, {channel} AS channel, "  # noqa: S608
-        f"{last_seq} AS last_seq FROM {lane} "
-        f"WHERE {channel} IN ({', '.join(['%s'] * channels)}) FOR UPDATE SKIP LOCKED) "
-        f"SELECT l.id, l.channel, l.last_seq, w.*, set_config('synchronous_commit', 'off', true) "
-        f"FROM l LEFT JOIN LATERAL ({_first_rows_sql(alias, 'l.channel')}) w ON true"
+        f"SELECT {pk}, {channel}, {last_seq}, "  # noqa: S608 (model names)
+        f"set_config('synchronous_commit', 'off', true) FROM {lane} "
+        f"WHERE {channel} IN ({', '.join(['%s'] * channels)}) FOR UPDATE SKIP LOCKED"
+    )
+
+
+@lru_cache(maxsize=16)
+def _postgresql_rows_sql(alias: str) -> str:
+    return named(
+        "SELECT w.* FROM unnest(%s::varchar[]) AS l(channel) "  # noqa: S608 (model names)
+        f"CROSS JOIN LATERAL ({_first_rows_sql(alias, 'l.channel')}) w"
     )
 
 
 def _postgresql(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
-    part = [*due.params(alias), count]
     with connections[alias].cursor() as cursor:
-        cursor.execute(_postgresql_sql(alias, len(channels)), params([*channels, *part, *part]))
-        answer = cursor.fetchall()
-    found = {name: LockedLane(pk, name, last_seq) for pk, name, last_seq, *_ in answer}
-    # A lane with no waiting row joins NULLs; the last column is set_config's answer.
-    return _fill(found, (row[3:-1] for row in answer if row[3] is not None))
+        cursor.execute(_postgresql_lock_sql(alias, len(channels)), params(channels))
+        found = {
+            name: LockedLane(pk, name, last_seq) for pk, name, last_seq, _ in cursor.fetchall()
+        }
+        if not found:
+            return found
+        part = [*due.params(alias), count]
+        cursor.execute(_postgresql_rows_sql(alias), params([list(found), *part, *part]))
+        return _fill(found, cursor.fetchall())
 
 
 # --- SQLite: the write lock and the lanes in one statement, their rows in another --------
