@@ -65,14 +65,19 @@ def retried(attempt: Callable[[], T]) -> T:
     """The one retry policy of the app's writes: ``attempt()`` again after a
     conflict (IntegrityError: a row another process created meanwhile) or a
     transient lock error (OperationalError: SQLite "database is locked", a
-    PostgreSQL deadlock victim), at most :data:`ATTEMPTS` times in all, with a
-    short exponential pause between attempts (10-160 ms)."""
+    PostgreSQL deadlock victim, a dropped connection: the failed transaction's
+    rollback closes it and the next attempt reconnects), at most
+    :data:`ATTEMPTS` times in all, with a short exponential pause between
+    attempts (10-160 ms)."""
     for n in range(ATTEMPTS):
         try:
             return attempt()
         except (IntegrityError, OperationalError) as exc:
             if n == ATTEMPTS - 1:
                 raise
-            logger.info("Concurrent write (%s); trying again.", type(exc).__name__)
+            # Say what failed: a conflict, a lock timeout and a dropped connection
+            # (all retried) need different fixes at 3 a.m.
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            logger.info("A write failed (%s: %s); trying again.", type(exc).__name__, reason)
             time.sleep(0.01 * 2**n + random.uniform(0, 0.01))
     raise AssertionError("unreachable")

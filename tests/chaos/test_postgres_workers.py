@@ -163,8 +163,11 @@ def test_worker_connection_terminated_mid_batch_loses_nothing_doubles_no_row(
         arrived = watch.wait(len(saves.ids), timeout=90)
         [output] = stop([worker])
     assert arrived, f"{watch.distinct} of 200 arrived; worker: {output[-2000:]}"
-    # The drop landed mid-batch: the worker hit it when recording, and went on.
-    assert "terminating connection due to administrator command" in output, output[-3000:]
+    # The drop landed mid-batch: the worker hit it (recording the round, or claiming
+    # the next one or pruning while this one was being sent), said so, and went on.
+    # psycopg reports it either way, by whether the server's notice was read first.
+    dropped = ("terminating connection due to administrator command", "closed the connection")
+    assert any(words in output for words in dropped), output[-3000:]
     settle(client, channels)
     found = watch.update(list(client.messages))
     found.assert_complete(saves.ids)

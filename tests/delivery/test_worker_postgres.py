@@ -33,8 +33,11 @@ pytestmark = [
 # the other worker finds lanes due, so the test always runs two senders. (With a
 # few channels a fast worker may hold all of them, round after round: a channel
 # is sent by one sender at a time, so the other has nothing to take.)
-CHANNELS = [f"public-pg-{i}" for i in range(2 * lanes.ROUND_LANES + 25)]  # 16 events each
-EVENTS = 2000
+CHANNELS = [f"public-pg-{i}" for i in range(2 * lanes.ROUND_LANES + 25)]
+# 48 events each: every lane takes several rounds, so the drain lasts long enough
+# for both workers to take lanes whichever runs first (with 16 each, one worker
+# sometimes drained all of them before the other found a lane free).
+EVENTS = 6000
 
 
 def test_two_workers_send_each_event_once_in_per_channel_order(ws_client, settings, soketi):
@@ -44,15 +47,6 @@ def test_two_workers_send_each_event_once_in_per_channel_order(ws_client, settin
     client = ws_client()
     for channel in CHANNELS:
         client.subscribe(channel)
-    published: dict[str, list[str]] = {c: [] for c in CHANNELS}
-    with transaction.atomic():
-        for n in range(EVENTS):
-            channel = CHANNELS[n % len(CHANNELS)]
-            [event] = publish(
-                [OutgoingEvent("", "tick", (channel,), json.dumps({"n": n}))], source=str(n)
-            )
-            published[channel].append(event.id)
-
     workers = [Worker(report=lambda line: None) for _ in range(2)]
 
     def run(worker: Worker) -> None:
@@ -62,9 +56,23 @@ def test_two_workers_send_each_event_once_in_per_channel_order(ws_client, settin
             connections.close_all()
 
     threads = [threading.Thread(target=run, args=(w,)) for w in workers]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
+    # Both workers polling before the events commit: one alone, started first,
+    # could drain them all before the other one's first round.
+    deadline = time.monotonic() + 30
+    while not all(worker.rounds >= 1 for worker in workers):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.01)
+    published: dict[str, list[str]] = {c: [] for c in CHANNELS}
+    started = time.monotonic()
+    with transaction.atomic():
+        for n in range(EVENTS):
+            channel = CHANNELS[n % len(CHANNELS)]
+            [event] = publish(
+                [OutgoingEvent("", "tick", (channel,), json.dumps({"n": n}))], source=str(n)
+            )
+            published[channel].append(event.id)
     try:
         received = client.wait_for_count("tick", EVENTS, timeout=120)
     finally:
