@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,7 +134,6 @@ def claim_round(
     fresh_before: dt.datetime | None = None,
     limit: int = ROUND_ROWS,
     behind: Sequence[Claimed] = (),
-    extra_lease: float = 0.0,
 ) -> tuple[list[Claimed], bool]:
     """:func:`claim`, and whether a claimed lane has more rows due. The round is
     shared among the lanes: each takes at most ``limit / len(channels)`` rows
@@ -141,17 +141,15 @@ def claim_round(
 
     ``behind``: rows this process has claimed and is sending now (the worker's
     pipeline): the claim goes on past them, in lane order, instead of stopping
-    at them; the caller sends what it gets only once they were all accepted.
-    ``extra_lease``: seconds added to the lease (the wait for that send)."""
+    at them; the caller sends what it gets only once they were all accepted, so
+    the lease also covers the longest wait for that send."""
     if not channels:
         return [], False
     skip = frozenset(row.pk for row in behind)
-    per_lane_behind: dict[str, int] = {}
-    for row in behind:
-        per_lane_behind[row.channel] = per_lane_behind.get(row.channel, 0) + 1
-    extra_reads = max(per_lane_behind.values(), default=0)
+    largest_behind = max(Counter(row.channel for row in behind).values(), default=0)
+    wait = lease_seconds(len(behind), largest_behind) if behind else 0.0
     return retried(
-        lambda: _claim(alias, list(channels), fresh_before, limit, skip, extra_reads, extra_lease)
+        lambda: _claim(alias, list(channels), fresh_before, limit, skip, largest_behind, wait)
     )
 
 

@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 from django.db import connections
 
@@ -42,14 +43,21 @@ def overlaps(alias: str) -> bool:
     return connections[alias].vendor != "sqlite"
 
 
+class _Sending(NamedTuple):
+    """The round being sent: its rows, whether its lanes had more, the send."""
+
+    rows: list[lanes.Claimed]
+    more: bool
+    future: Future[lanes.Outcome]
+
+
 class Pipeline:
     """One worker's rounds: :meth:`step` until idle, then :meth:`finish`."""
 
     def __init__(self, alias: str, limit: int = lanes.WORKER_ROUND_ROWS) -> None:
         self.alias = alias
         self.limit = limit
-        # The round being sent: its rows, whether its lanes had more, the send.
-        self._sending: tuple[list[lanes.Claimed], bool, Future[lanes.Outcome]] | None = None
+        self._sending: _Sending | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._pid = os.getpid()
 
@@ -63,44 +71,42 @@ class Pipeline:
         start the next one if every row of it was accepted (else give it back),
         then record the sent round. Returns what became of the sent round
         (nothing on the first step: its round has only started)."""
-        if self._sending is None and not overlaps(self.alias):
-            return rounds.run_round(self.alias, fresh_before=fresh_before, limit=self.limit)
-        if not realtime_settings.ENABLED and self._sending is None:
+        if self._sending is None:
+            if not overlaps(self.alias):
+                return rounds.run_round(self.alias, fresh_before=fresh_before, limit=self.limit)
+            if realtime_settings.ENABLED:
+                self._start(*self._claim(fresh_before, []))
             return rounds.RoundResult()
-        behind = self._sending[0] if self._sending else []
+        sending = self._sending
         claimed: list[lanes.Claimed] = []
         more = False
         if realtime_settings.ENABLED:  # else only record the round being sent
-            claimed, more = self._claim(fresh_before, behind)
-        if self._sending is None:
-            if claimed:
-                self._start(claimed, more)
-            return rounds.RoundResult()
-        sent, sent_more, sending = self._sending
-        self._sending = None
-        outcome = _outcome(sending, sent)
-        usage.record_messages(len(outcome.delivered))
-        if outcome.retry or outcome.released:
-            outcome.released += claimed  # never overtake a row that waits for a retry
-        elif claimed:
-            self._start(claimed, more)
-        lanes.record(self.alias, outcome)
-        return rounds.result_of(sent, outcome, sent_more)
+            claimed, more = self._claim(fresh_before, sending.rows)
+        return self._record(sending, claimed, more)
 
     def finish(self) -> rounds.RoundResult:
         """Wait for the round being sent, record it, stop the sending thread."""
-        result = rounds.RoundResult()
-        if self._sending is not None:
-            sent, sent_more, sending = self._sending
-            self._sending = None
-            outcome = _outcome(sending, sent)
-            usage.record_messages(len(outcome.delivered))
-            lanes.record(self.alias, outcome)
-            result = rounds.result_of(sent, outcome, sent_more)
+        sending = self._sending
+        result = self._record(sending) if sending is not None else rounds.RoundResult()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
         return result
+
+    def _record(
+        self, sent: _Sending, claimed: list[lanes.Claimed] | None = None, more: bool = False
+    ) -> rounds.RoundResult:
+        """Wait for the round being sent and record it; start ``claimed`` (the
+        round claimed behind it) only if every row of it was accepted."""
+        self._sending = None
+        outcome = _outcome(sent)
+        usage.record_messages(len(outcome.delivered))
+        if outcome.retry or outcome.released:
+            outcome.released += claimed or []  # never overtake a row that waits for a retry
+        elif claimed:
+            self._start(claimed, more)
+        lanes.record(self.alias, outcome)
+        return rounds.result_of(sent.rows, outcome, sent.more)
 
     def _claim(
         self, fresh_before: dt.datetime | None, behind: list[lanes.Claimed]
@@ -124,36 +130,27 @@ class Pipeline:
         if behind:
             names = list(dict.fromkeys([*names, *(row.channel for row in behind)]))
             names = names[: lanes.ROUND_LANES]
-        if not names:
-            return [], False
-        largest: dict[str, int] = {}
-        for row in behind:
-            largest[row.channel] = largest.get(row.channel, 0) + 1
-        wait = lanes.lease_seconds(len(behind), max(largest.values())) if behind else 0.0
         return lanes.claim_round(
-            self.alias,
-            names,
-            fresh_before=fresh_before,
-            limit=self.limit,
-            behind=behind,
-            extra_lease=wait,
+            self.alias, names, fresh_before=fresh_before, limit=self.limit, behind=behind
         )
 
     def _start(self, claimed: list[lanes.Claimed], more: bool) -> None:
+        if not claimed:
+            return
         if self._executor is None or self._pid != os.getpid():
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="toolbox-realtime-round")
             self._pid = os.getpid()
-        sending = self._executor.submit(rounds.send_without_counting, claimed)
-        self._sending = (claimed, more, sending)
+        future = self._executor.submit(rounds.send_without_counting, claimed)
+        self._sending = _Sending(claimed, more, future)
 
 
-def _outcome(sending: Future[lanes.Outcome], sent: list[lanes.Claimed]) -> lanes.Outcome:
+def _outcome(sent: _Sending) -> lanes.Outcome:
     """What the send came to; if it broke (a bug: each request's failures are
     caught), its rows are given back: sent again later, with the same ids."""
     try:
-        return sending.result()
+        return sent.future.result()
     except Exception:
         logger.exception(
-            "Sending a round failed unexpectedly; its %d row(s) are given back.", len(sent)
+            "Sending a round failed unexpectedly; its %d row(s) are given back.", len(sent.rows)
         )
-        return lanes.Outcome(released=list(sent))
+        return lanes.Outcome(released=list(sent.rows))
