@@ -43,8 +43,22 @@ def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pipeline, "overlaps", lambda alias: True)
 
 
-def test_rounds_overlap_where_the_database_is_another_process() -> None:
-    assert pipeline_module_overlaps("default") == (connection.vendor != "sqlite")
+def test_rounds_overlap_where_the_database_is_another_process(settings, monkeypatch):
+    """On PostgreSQL a round is sent by the round thread while the worker claims
+    the next one; on SQLite the worker sends it itself, one round after another."""
+    monkeypatch.setattr(pipeline, "overlaps", pipeline_module_overlaps)  # not forced
+    settings.TOOLBOX_REALTIME = {**django_settings.TOOLBOX_REALTIME, **QUIET}
+    real_send, senders = rounds.send_without_counting, set()
+
+    def send(claimed: list[lanes.Claimed], *args: Any) -> lanes.Outcome:
+        senders.add(threading.current_thread().name.split("_")[0])
+        return real_send(claimed, *args)
+
+    monkeypatch.setattr(rounds, "send_without_counting", send)
+    enqueue("public-lane", COUNT)
+    assert drain().totals["delivered"] == COUNT
+    expected = "MainThread" if connection.vendor == "sqlite" else "toolbox-realtime-round"
+    assert senders == {expected}
 
 
 def make(channel: str, n: int) -> OutgoingEvent:
