@@ -46,6 +46,13 @@ def column(model: Any, name: str) -> str:
     return str(field.column)
 
 
+def quoter(alias: str, model: Any) -> Callable[[str], str]:
+    """``name -> column`` of ``model``'s field, quoted for the database of
+    ``alias`` (the hand-compiled statements)."""
+    quote = connections[alias].ops.quote_name
+    return lambda name: quote(column(model, name))
+
+
 def params(values: Iterable[Any]) -> dict[str, Any]:
     """The parameters of a statement made by :func:`named`, in placeholder order."""
     return {f"p{i}": value for i, value in enumerate(values)}

@@ -37,7 +37,7 @@ from typing import Any
 from django.db import connections
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 
-from ..db import column, named, params
+from ..db import named, params, quoter
 from ..models import DeliveryLane, OutboxEvent
 from .outbox import ensure_lanes
 
@@ -91,11 +91,7 @@ def due_sql(alias: str) -> str:
     "no freshness rule", fresh_before): reading the two datetimes instead cost
     more than the rest of the claim's reading (Django's time-zone-aware loader
     parses each one in Python)."""
-    q = connections[alias].ops.quote_name
-
-    def c(name: str) -> str:
-        return q(column(OutboxEvent, name))
-
+    c = quoter(alias, OutboxEvent)
     fresh = f"{c('attempts')} > 0 OR %s OR {c('created_at')} <= %s"
     return f"({c('next_attempt_at')} <= %s AND ({fresh}))"
 
@@ -106,14 +102,11 @@ def _first_rows_sql(alias: str, channel: str) -> str:
     part with its LIMIT (placeholders: the three of ``due_sql`` then the LIMIT,
     twice). The state is a literal so that the planner can use the partial
     indexes on pending rows (their predicate is state = 'pending')."""
-    q = connections[alias].ops.quote_name
-
-    def c(name: str) -> str:
-        return q(column(OutboxEvent, name))
-
+    c = quoter(alias, OutboxEvent)
+    table = connections[alias].ops.quote_name(OutboxEvent._meta.db_table)
     select = (
         f"SELECT {', '.join(c(name) for name in FIELDS)}, {due_sql(alias)} AS due, "  # noqa: S608
-        f"{c('channel')} FROM {q(OutboxEvent._meta.db_table)} "
+        f"{c('channel')} FROM {table} "
         f"WHERE {c('channel')} = {channel} AND {c('state')} = '{PENDING.value}' AND {c('seq')}"
     )
     return (
@@ -138,11 +131,9 @@ def _send_order(values: tuple[Any, ...]) -> tuple[bool, int, int]:
 
 def _lane_columns(alias: str) -> tuple[str, str, str, str]:
     """The lane table, its id, channel and last_seq columns (quoted)."""
-    q = connections[alias].ops.quote_name
-    pk, channel, last_seq = (
-        q(column(DeliveryLane, name)) for name in ("pk", "channel", "last_seq")
-    )
-    return q(DeliveryLane._meta.db_table), pk, channel, last_seq
+    c = quoter(alias, DeliveryLane)
+    table = connections[alias].ops.quote_name(DeliveryLane._meta.db_table)
+    return table, c("pk"), c("channel"), c("last_seq")
 
 
 # --- PostgreSQL: the lanes locked, then their rows ---------------------------------------
@@ -166,17 +157,20 @@ def _postgresql_rows_sql(alias: str) -> str:
     )
 
 
+def _locked(cursor: Any, sql: str, channels: list[str]) -> dict[str, LockedLane]:
+    """Run a lock statement of ``channels``; its rows start (pk, channel, last_seq)."""
+    cursor.execute(sql, params(channels))
+    return {row[1]: LockedLane(row[0], row[1], row[2]) for row in cursor.fetchall()}
+
+
 def _postgresql(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(_postgresql_lock_sql(alias, len(channels)), params(channels))
-        found = {
-            name: LockedLane(pk, name, last_seq) for pk, name, last_seq, _ in cursor.fetchall()
-        }
-        if not found:
-            return found
-        part = [*due.params(alias), count]
-        cursor.execute(_postgresql_rows_sql(alias), params([list(found), *part, *part]))
-        return _fill(found, cursor.fetchall())
+        found = _locked(cursor, _postgresql_lock_sql(alias, len(channels)), channels)
+        if found:
+            part = [*due.params(alias), count]
+            cursor.execute(_postgresql_rows_sql(alias), params([list(found), *part, *part]))
+            _fill(found, cursor.fetchall())
+        return found
 
 
 # --- SQLite: the write lock and the lanes in one statement, their rows in another --------
@@ -200,15 +194,14 @@ def _sqlite_waiting_sql(alias: str, lanes: int) -> str:
 
 def _sqlite(alias: str, channels: list[str], count: int, due: Due) -> dict[str, LockedLane]:
     with connections[alias].cursor() as cursor:
-        cursor.execute(_sqlite_lock_sql(alias, len(channels)), params(channels))
-        found = {name: LockedLane(pk, name, last_seq) for pk, name, last_seq in cursor.fetchall()}
-        if not found:
-            return found
-        # Each part: the due values, its channel (in the SELECT before WHERE), LIMIT.
-        part = due.params(alias)
-        values = params(v for name in found for v in (*part, name, count, *part, name, count))
-        cursor.execute(_sqlite_waiting_sql(alias, len(found)), values)
-        return _fill(found, cursor.fetchall())
+        found = _locked(cursor, _sqlite_lock_sql(alias, len(channels)), channels)
+        if found:
+            # Each part: the due values, its channel (in the SELECT before WHERE), LIMIT.
+            part = due.params(alias)
+            values = params(v for name in found for v in (*part, name, count, *part, name, count))
+            cursor.execute(_sqlite_waiting_sql(alias, len(found)), values)
+            _fill(found, cursor.fetchall())
+        return found
 
 
 # --- elsewhere: the ORM ------------------------------------------------------------------

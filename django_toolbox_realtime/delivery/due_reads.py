@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from django.db import connections
 
-from ..db import column, named, params
+from ..db import named, params, quoter
 from ..models import OutboxEvent
 from .claim_reads import Due, due_sql
 
@@ -30,11 +30,10 @@ def supported(alias: str) -> bool:
 
 @lru_cache(maxsize=16)
 def _sql(alias: str) -> str:
-    q = connections[alias].ops.quote_name
-    table = q(OutboxEvent._meta.db_table)
-    pk, channel = q(column(OutboxEvent, "pk")), q(column(OutboxEvent, "channel"))
-    next_at = q(column(OutboxEvent, "next_attempt_at"))
-    pending = f"{q(column(OutboxEvent, 'state'))} = '{PENDING.value}'"  # the partial indexes'
+    c = quoter(alias, OutboxEvent)
+    table = connections[alias].ops.quote_name(OutboxEvent._meta.db_table)
+    pk, channel, next_at = c("pk"), c("channel"), c("next_attempt_at")
+    pending = f"{c('state')} = '{PENDING.value}'"  # the partial indexes'
     return named(
         f"WITH RECURSIVE ch(name) AS ("  # noqa: S608 (model names)
         f"SELECT * FROM (SELECT {channel} FROM {table} WHERE {pending} "

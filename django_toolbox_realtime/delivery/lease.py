@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import connections
 
-from ..db import column, named, params
+from ..db import named, params, quoter
 from ..models import DeliveryLane, OutboxEvent
 
 #: Rows in one statement at most (SQLite allows 32,766 parameters).
@@ -37,16 +37,16 @@ def _joins_values(alias: str) -> bool:
 def _update_sql(alias: str, model: Any, fields: tuple[str, ...], count: int, extra: str) -> str:
     """``UPDATE table SET field = v.columnN..., <extra> FROM (VALUES ...) AS v WHERE
     id = v.column1``: each VALUES row is (id, *fields)."""
-    q = connections[alias].ops.quote_name
-    table = q(model._meta.db_table)
-    sets = [f"{q(column(model, name))} = v.column{i + 2}" for i, name in enumerate(fields)]
+    c = quoter(alias, model)
+    table = connections[alias].ops.quote_name(model._meta.db_table)
+    sets = [f"{c(name)} = v.column{i + 2}" for i, name in enumerate(fields)]
     if extra:
-        sets.append(f"{q(column(model, extra))} = %s")
+        sets.append(f"{c(extra)} = %s")
     one = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
     return named(
         f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (model names)
         f"FROM (VALUES {', '.join([one] * count)}) AS v "
-        f"WHERE {table}.{q(column(model, 'id'))} = v.column1"
+        f"WHERE {table}.{c('pk')} = v.column1"
     )
 
 
@@ -54,16 +54,16 @@ def _update_sql(alias: str, model: Any, fields: tuple[str, ...], count: int, ext
 def _unnest_sql(alias: str, model: Any, fields: tuple[str, ...], extra: str) -> str:
     """``UPDATE table SET field = v.field..., <extra> = %s FROM unnest(ids, *fields)``
     (PostgreSQL): one bigint array per column."""
-    q = connections[alias].ops.quote_name
-    table = q(model._meta.db_table)
-    sets = [f"{q(column(model, name))} = v.c{i}" for i, name in enumerate(fields)]
+    c = quoter(alias, model)
+    table = connections[alias].ops.quote_name(model._meta.db_table)
+    sets = [f"{c(name)} = v.c{i}" for i, name in enumerate(fields)]
     if extra:
-        sets.append(f"{q(column(model, extra))} = %s")
+        sets.append(f"{c(extra)} = %s")
     arrays = ", ".join(["%s::bigint[]"] * (len(fields) + 1))
     return named(
         f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (model names)
         f"FROM unnest({arrays}) AS v(id, {', '.join(f'c{i}' for i in range(len(fields)))}) "
-        f"WHERE {table}.{q(column(model, 'id'))} = v.id"
+        f"WHERE {table}.{c('pk')} = v.id"
     )
 
 
@@ -74,19 +74,16 @@ def _run(
     rows: Sequence[tuple[Any, ...]],
     extra: tuple[str, Any] | None = None,
 ) -> None:
+    extra_name, first = (extra[0], [extra[1]]) if extra else ("", [])  # SET comes first
     with connections[alias].cursor() as cursor:
         if connections[alias].vendor == "postgresql":
-            values = [extra[1]] if extra else []
-            values += [list(values_of) for values_of in zip(*rows, strict=True)]
-            sql = _unnest_sql(alias, model, fields, extra[0] if extra else "")
-            cursor.execute(sql, params(values))
+            arrays = [list(values) for values in zip(*rows, strict=True)]
+            cursor.execute(_unnest_sql(alias, model, fields, extra_name), params(first + arrays))
             return
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            sql = _update_sql(alias, model, fields, len(chunk), extra[0] if extra else "")
-            values = [extra[1]] if extra else []  # SET comes before VALUES
-            values += [value for row in chunk for value in row]
-            cursor.execute(sql, params(values))
+            sql = _update_sql(alias, model, fields, len(chunk), extra_name)
+            cursor.execute(sql, params(first + [value for row in chunk for value in row]))
 
 
 def write_rows(alias: str, rows: Sequence[tuple[int, int, int]], until: dt.datetime) -> None:
@@ -120,13 +117,10 @@ def write_lanes(alias: str, lanes: Sequence[tuple[int, int]]) -> None:
 
 @lru_cache(maxsize=16)
 def _delivered_sql(alias: str) -> str:
-    q = connections[alias].ops.quote_name
-
-    def c(name: str) -> str:
-        return q(column(OutboxEvent, name))
-
+    c = quoter(alias, OutboxEvent)
+    table = connections[alias].ops.quote_name(OutboxEvent._meta.db_table)
     return named(
-        f"UPDATE {q(OutboxEvent._meta.db_table)} SET {c('state')} = %s, "  # noqa: S608
+        f"UPDATE {table} SET {c('state')} = %s, "  # noqa: S608
         f"{c('delivered_at')} = %s, {c('last_error')} = '' WHERE {c('pk')} = ANY(%s::bigint[])"
     )
 

@@ -156,8 +156,7 @@ def prune(alias: str, now: dt.datetime | None = None) -> int:
     # flush): a pruning lost to a crash is simply redone.
     with transaction.atomic(using=alias):
         no_flush_wait(alias)
-        deleted = rows.filter(state=OutboxEvent.State.DELIVERED, delivered_at__lt=cutoff).delete()
-        total = deleted[0]
+        total = rows.filter(state=OutboxEvent.State.DELIVERED, delivered_at__lt=cutoff).delete()[0]
         total += rows.filter(state=OutboxEvent.State.DISCARDED, created_at__lt=cutoff).delete()[0]
         full = DeliveryLane.objects.using(alias).filter(last_seq__gt=keep)
         for channel, last_seq in full.values_list("channel", "last_seq"):
