@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from typing import Any
 from urllib.parse import urlencode
@@ -132,3 +134,34 @@ def cookie_header(session: Any) -> str:
     """The session's cookies as one ``Cookie`` header value."""
     return "; ".join(f"{k}={v}" for k, v in session.cookies.get_dict().items())
 
+
+# --- a local HTTP server standing in for the Pusher REST API ---------------------------
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing and answers with :meth:`answer`."""
+
+    def answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], **attributes: Any) -> Iterator[Any]:
+    """A threaded server on 127.0.0.1 (a free port), ``attributes`` set on it for
+    the handler to read and write (``self.server.<name>``); stopped on exit."""
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

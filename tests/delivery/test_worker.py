@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from typing import Any
 
@@ -25,6 +23,7 @@ from django_toolbox_realtime.delivery.publish import publish
 from django_toolbox_realtime.models import OutboxEvent
 from django_toolbox_realtime.validation import encode_payload
 from tests.conftest import PUSHER_BACKEND, realtime_for
+from tests.helpers import QuietHandler, http_server
 from tests.pusher_ws import PusherWSClient
 from tests.soketi import SoketiServer
 
@@ -47,28 +46,17 @@ def strict_soketi() -> Iterator[SoketiServer]:
     server.stop()
 
 
-class _Overloaded(BaseHTTPRequestHandler):
+class _Overloaded(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.server.requests += 1  # type: ignore[attr-defined]
-        body = b'{"error": "overloaded, try later"}'
-        self.send_response(503)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(503, b'{"error": "overloaded, try later"}')
 
 
 @pytest.fixture
-def overloaded() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Overloaded)
-    server.requests = 0  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def overloaded() -> Iterator[Any]:
+    with http_server(_Overloaded, requests=0) as server:
+        yield server
 
 
 def make(channel: str, data: Any, name: str = "changed") -> OutgoingEvent:

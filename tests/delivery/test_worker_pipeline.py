@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from django_toolbox_realtime.delivery.worker import Worker
 from django_toolbox_realtime.models import OutboxEvent
 from django_toolbox_realtime.validation import encode_payload
 from tests.conftest import PUSHER_BACKEND, realtime_for
+from tests.helpers import QuietHandler, http_server
 from tests.pusher_ws import PusherWSClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -115,7 +115,7 @@ def test_pipelined_rounds_deliver_every_event_once_in_order(settings, soketi_ser
     assert by_channel["public-other"] == list(range(1, 26))
 
 
-class _FailsOnce(BaseHTTPRequestHandler):
+class _FailsOnce(QuietHandler):
     """Accepts batches (recording each event's channel and seq) except request
     number ``fail_at``, answered 503."""
 
@@ -129,28 +129,16 @@ class _FailsOnce(BaseHTTPRequestHandler):
                 for event in json.loads(body)["batch"]:
                     seq = json.loads(event["data"])[envelope.KEY]["seq"]
                     server.accepted.append((event["channel"], seq))
-        answer = b'{"error": "overloaded"}' if failing else b"{}"
-        self.send_response(503 if failing else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.answer(*((503, b'{"error": "overloaded"}') if failing else (200, b"{}")))
 
 
 @pytest.fixture
-def fails_once() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailsOnce)
-    server.lock = threading.Lock()  # type: ignore[attr-defined]
-    server.requests = 0  # type: ignore[attr-defined]
-    server.fail_at = 7  # type: ignore[attr-defined]  # in the first round (50 requests)
-    server.accepted = []  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def fails_once() -> Iterator[Any]:
+    # Request 7 is in the first round (50 requests).
+    with http_server(
+        _FailsOnce, lock=threading.Lock(), requests=0, fail_at=7, accepted=[]
+    ) as server:
+        yield server
 
 
 def test_a_failed_round_gives_back_the_round_claimed_behind_it(settings, fails_once):
