@@ -25,7 +25,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from ..conf import SETTINGS_NAME, realtime_settings
-from . import lanes, options, outbox, pipeline, rounds
+from . import options, outbox, pipeline, rounds
 
 logger = logging.getLogger("django_toolbox_realtime.worker")
 
@@ -54,7 +54,7 @@ class Worker:
         self.totals = {"delivered": 0, "failed": 0, "retry": 0, "dead": 0, "released": 0}
         self._stop = threading.Event()
         self._pruned_at = 0.0
-        self._pipeline = pipeline.Pipeline(self.alias, lanes.WORKER_ROUND_ROWS)
+        self._pipeline = pipeline.Pipeline(self.alias)
 
     def stop(self) -> None:
         """Finish the current round, then return from :meth:`run`."""
